@@ -1,0 +1,80 @@
+// Shapes of the values that flow along typed edges. Plain data only (typed
+// arrays plus small headers), so they cross a Web Worker boundary by
+// structured clone and the engine can freeze their headers.
+
+/** An 8-bit RGB photo, row-major, interleaved (data.length = width*height*3). */
+export interface ImageValue {
+  kind: 'Image';
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /** Where the pixels came from (file path or view name), for messages and file names. */
+  name: string;
+}
+
+/** A binary mask, one byte per pixel: 1 = object, 0 = background. */
+export interface MaskValue {
+  kind: 'Mask';
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /** Optional per-pixel logits (object where > 0) at the same size. */
+  logits?: Float32Array;
+  /** Predicted IoU of the mask, when a model gave one. */
+  score?: number;
+}
+
+/** A heat map in [0, 1], one float per pixel (e.g. ClipSeg's sigmoid output). */
+export interface HeatmapValue {
+  kind: 'Heatmap';
+  width: number;
+  height: number;
+  data: Float32Array;
+  /** The text or source the map answers, for overlays and messages. */
+  label?: string;
+}
+
+export interface PromptPoint {
+  x: number;
+  y: number;
+  /** 1 = foreground, 0 = background. */
+  label: 0 | 1;
+}
+
+export interface PromptBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Prompts in pixel coordinates of an image of the given size. */
+export interface PointsValue {
+  kind: 'Points';
+  width: number;
+  height: number;
+  points: PromptPoint[];
+  box?: PromptBox;
+}
+
+/** How an image was mapped into SAM's 1024x1024 input frame. */
+export interface SamTransform {
+  originalHeight: number;
+  originalWidth: number;
+  resizedHeight: number;
+  resizedWidth: number;
+  /** Side of the padded square input (1024 for SAM). */
+  inputSize: number;
+}
+
+/** A SAM image embedding [1, 256, 64, 64] with the transform that made it. */
+export interface SamEmbeddingValue {
+  kind: 'SamEmbedding';
+  dims: [number, number, number, number];
+  data: Float32Array;
+  transform: SamTransform;
+  /** Model id that produced it; a decoder refuses embeddings of another family. */
+  model: string;
+  /** The image it was computed from, for overlays downstream. */
+  image?: ImageValue;
+}
