@@ -14,11 +14,12 @@ export interface OutputCache {
 /** Least-recently-used eviction by entry count (Map iteration order is insertion order). */
 export class MemoryCache implements OutputCache {
   private readonly entries = new Map<string, NodeOutputs>();
-  constructor(private readonly maxEntries = 10_000_000) {}
+  constructor(private readonly maxEntries = Infinity) {}
 
   get(signature: string): NodeOutputs | undefined {
     const value = this.entries.get(signature);
-    if (value !== undefined) {
+    // Re-inserting keeps recency order; only worth its cost when eviction can happen.
+    if (value !== undefined && this.maxEntries !== Infinity) {
       this.entries.delete(signature);
       this.entries.set(signature, value);
     }
@@ -26,7 +27,7 @@ export class MemoryCache implements OutputCache {
   }
 
   set(signature: string, outputs: NodeOutputs): void {
-    this.entries.delete(signature);
+    if (this.maxEntries !== Infinity) this.entries.delete(signature);
     this.entries.set(signature, outputs);
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }

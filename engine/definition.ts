@@ -69,6 +69,9 @@ export function defineNode<H, D extends NodeDefinition<H>>(definition: D): D {
   return definition;
 }
 
+/** A param schema without its functions (distributes over the ParamSpec union). */
+export type ParamDescription = ParamSpec extends infer P ? (P extends ParamSpec ? Omit<P, 'check'> : never) : never;
+
 export interface NodeDescription {
   type: string;
   version: number;
@@ -76,15 +79,15 @@ export interface NodeDescription {
   description: string;
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
-  params: Record<string, Omit<ParamSpec, 'check'>>;
+  params: Record<string, ParamDescription>;
 }
 
 /** The JSON-safe part of a definition (functions dropped). */
 export function describeNode(definition: NodeDefinition): NodeDescription {
-  const params: Record<string, Omit<ParamSpec, 'check'>> = {};
+  const params: Record<string, ParamDescription> = {};
   for (const [name, spec] of Object.entries(definition.params)) {
     const { check: _check, ...rest } = spec as ParamSpec & { check?: unknown };
-    params[name] = rest;
+    params[name] = rest as ParamDescription;
   }
   return {
     type: definition.type,

@@ -7,7 +7,7 @@ import { isAbortError, NodeError } from './errors';
 import { EventStream, type EngineEvent, type RunStatus } from './events';
 import { checksum, deepFreeze, typedArraysIn } from './freeze';
 import { Scheduler } from './scheduler';
-import { nodeSignature } from './signature';
+import { canonicalJson, nodeSignature, staticSignature } from './signature';
 import type { CompiledGraph, CompiledNode } from './validate';
 
 export interface RunOptions {
@@ -66,19 +66,20 @@ export class Executor<H = unknown> {
     const signal = options.signal ?? new AbortController().signal;
     const limit = options.concurrency ?? Infinity;
     const n = graph.nodes.length;
-    const outputs: Array<NodeOutputs | undefined> = new Array(n);
-    const signatures: Array<string | undefined> = new Array(n);
     const result: RunResult = { runId, status: 'done', outputs: new Map(), failures: new Map(), signatures: new Map() };
     const counts = { done: 0, cached: 0, failed: 0, skipped: 0 };
+    const state: RunState = { runId, signal, guardInputs: !!options.guardInputs, outputs: new Array(n), signatures: new Array(n), counts, result };
     emit({ type: 'run-start', runId, nodes: scheduler.plan.map((i) => graph.nodes[i]!.id), target: options.target });
 
+    // A queue with a moving head: Array.shift() is linear on large arrays.
     const queue = scheduler.initialReady();
+    let head = 0;
     let active = 0;
     await new Promise<void>((resolve) => {
       const pump = () => {
-        while (queue.length > 0 && active < limit && !signal.aborted) start(queue.shift()!);
+        while (head < queue.length && active < limit && !signal.aborted) start(queue[head++]!);
         if (active > 0) return;
-        if (signal.aborted || queue.length === 0) {
+        if (signal.aborted || head === queue.length) {
           for (const i of scheduler.plan) {
             if (scheduler.isSettled(i)) continue;
             scheduler.drop(i);
@@ -90,7 +91,7 @@ export class Executor<H = unknown> {
       };
       const start = (i: number) => {
         active++;
-        this.runNode(graph.nodes[i]!, graph, outputs, signatures, runId, signal, options, counts, result).then((outcome) => {
+        this.runNode(graph.nodes[i]!, state).then((outcome) => {
           active--;
           if (outcome === 'ok') queue.push(...scheduler.complete(i));
           else {
@@ -115,81 +116,94 @@ export class Executor<H = unknown> {
     return result;
   }
 
-  private async runNode(
-    node: CompiledNode,
-    graph: CompiledGraph,
-    outputs: Array<NodeOutputs | undefined>,
-    signatures: Array<string | undefined>,
-    runId: number,
-    signal: AbortSignal,
-    options: RunOptions,
-    counts: { done: number; cached: number; failed: number },
-    result: RunResult,
-  ): Promise<Outcome> {
+  private async runNode(node: CompiledNode, run: RunState): Promise<Outcome> {
     const { definition, id } = node;
-    const emit = (e: EngineEvent) => this.events.emit(e);
-    const fail = (error: unknown): Outcome => {
-      if (signal.aborted && (isAbortError(error) || error === signal.reason)) {
-        return 'cancelled';
-      }
-      const message = error instanceof Error ? error.message : String(error);
-      const nodeError = error instanceof NodeError ? error : undefined;
-      counts.failed++;
-      result.failures.set(id, { message, error });
-      emit({ type: 'node-error', runId, node: id, nodeType: definition.type, message, param: nodeError?.param, port: nodeError?.port });
-      return 'failed';
-    };
     try {
       const inputs: Record<string, unknown> = {};
-      const inputSignatures: Record<string, string> = {};
+      const sources: string[] = [];
       for (const [port, source] of node.inputs) {
-        inputs[port] = outputs[source.from]![source.port];
-        inputSignatures[port] = `${signatures[source.from]}.${source.port}`;
+        inputs[port] = run.outputs[source.from]![source.port];
+        sources.push(port, run.signatures[source.from]!, source.port);
       }
       const extra = definition.cacheKey ? await definition.cacheKey(node.params, this.host) : undefined;
-      const signature = nodeSignature({ type: definition.type, version: definition.version, params: node.params, inputs: inputSignatures, extra });
-      signatures[node.index] = signature;
-      result.signatures.set(id, signature);
+      node.staticSignature ??= staticSignature(definition.type, definition.version, canonicalJson(node.params));
+      const signature = nodeSignature(node.staticSignature, sources, extra);
+      run.signatures[node.index] = signature;
+      run.result.signatures.set(id, signature);
 
       const cached = definition.cache === false ? undefined : this.cache.get(signature);
       if (cached) {
-        outputs[node.index] = cached;
-        result.outputs.set(id, cached);
-        counts.cached++;
-        emit({ type: 'node-cached', runId, node: id, nodeType: definition.type });
+        run.outputs[node.index] = cached;
+        run.result.outputs.set(id, cached);
+        run.counts.cached++;
+        this.events.emit({ type: 'node-cached', runId: run.runId, node: id, nodeType: definition.type });
         return 'ok';
       }
-      if (signal.aborted) return 'cancelled';
+      if (run.signal.aborted) return 'cancelled';
 
-      emit({ type: 'node-start', runId, node: id, nodeType: definition.type });
+      this.events.emit({ type: 'node-start', runId: run.runId, node: id, nodeType: definition.type });
       const t0 = now();
-      const guarded = options.guardInputs ? typedArraysIn(inputs).map((a) => [a, checksum(a)] as const) : undefined;
-      const ctx: NodeContext<H> = {
-        nodeId: id,
-        signal,
-        host: this.host,
-        progress: (value, max, message) => emit({ type: 'node-progress', runId, node: id, value, max, message }),
-        log: (message) => emit({ type: 'node-log', runId, node: id, message }),
-      };
+      const guarded = run.guardInputs ? typedArraysIn(inputs).map((a) => [a, checksum(a)] as const) : undefined;
+      const ctx = new RunContext<H>(id, run.runId, run.signal, this.host, this.events);
       const produced = await definition.run(ctx, Object.freeze(inputs), node.params);
       if (guarded) {
         for (const [array, sum] of guarded) {
           if (checksum(array) !== sum) throw new Error(`node ${id} (${definition.type}) wrote into one of its inputs; inputs are shared and immutable, copy the data before changing it`);
         }
       }
-      for (const port of Object.keys(definition.outputs)) {
+      for (const port in definition.outputs) {
         if (produced?.[port] === undefined) throw new Error(`node ${id} (${definition.type}) did not produce its output "${port}" (a bug in the node)`);
       }
       deepFreeze(produced);
-      outputs[node.index] = produced;
-      result.outputs.set(id, produced);
+      run.outputs[node.index] = produced;
+      run.result.outputs.set(id, produced);
       if (definition.cache !== false) this.cache.set(signature, produced);
-      counts.done++;
-      emit({ type: 'node-done', runId, node: id, nodeType: definition.type, ms: round(now() - t0) });
+      run.counts.done++;
+      this.events.emit({ type: 'node-done', runId: run.runId, node: id, nodeType: definition.type, ms: round(now() - t0) });
       return 'ok';
     } catch (error) {
-      return fail(error);
+      return this.failed(node, run, error);
     }
+  }
+
+  private failed(node: CompiledNode, run: RunState, error: unknown): Outcome {
+    if (run.signal.aborted && (isAbortError(error) || error === run.signal.reason)) return 'cancelled';
+    const message = error instanceof Error ? error.message : String(error);
+    const nodeError = error instanceof NodeError ? error : undefined;
+    run.counts.failed++;
+    run.result.failures.set(node.id, { message, error });
+    this.events.emit({ type: 'node-error', runId: run.runId, node: node.id, nodeType: node.definition.type, message, param: nodeError?.param, port: nodeError?.port });
+    return 'failed';
+  }
+}
+
+/** Per-run bookkeeping shared by the node runs of one Executor.run call. */
+interface RunState {
+  runId: number;
+  signal: AbortSignal;
+  guardInputs: boolean;
+  outputs: Array<NodeOutputs | undefined>;
+  signatures: Array<string | undefined>;
+  counts: { done: number; cached: number; failed: number; skipped: number };
+  result: RunResult;
+}
+
+/** A class rather than an object of closures: thousands of nodes per run make allocation count. */
+class RunContext<H> implements NodeContext<H> {
+  constructor(
+    readonly nodeId: string,
+    private readonly runId: number,
+    readonly signal: AbortSignal,
+    readonly host: H,
+    private readonly events: EventStream,
+  ) {}
+
+  progress(value: number, max: number, message?: string): void {
+    this.events.emit({ type: 'node-progress', runId: this.runId, node: this.nodeId, value, max, message });
+  }
+
+  log(message: string): void {
+    this.events.emit({ type: 'node-log', runId: this.runId, node: this.nodeId, message });
   }
 }
 

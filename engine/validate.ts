@@ -23,6 +23,8 @@ export interface CompiledNode {
   definition: NodeDefinition;
   /** Defaults filled in, relative paths resolved, frozen. */
   params: Readonly<Record<string, unknown>>;
+  /** Hash of type, version and params: the fixed part of the cache signature (filled on first run). */
+  staticSignature?: string;
   /** Connected inputs by input port name. */
   inputs: Map<string, CompiledInput>;
 }
@@ -124,6 +126,8 @@ export function validateGraph(graph: GraphJson, registry: NodeRegistry, options:
   });
 
   for (const node of nodes) {
+    // Port order fixed by name, so signatures do not depend on edge order in the file.
+    if (node.inputs.size > 1) node.inputs = new Map([...node.inputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     for (const [port, spec] of Object.entries(node.definition.inputs)) {
       if (!spec.optional && !node.inputs.has(port))
         errors.push({ code: 'missing_input', node: node.id, port, message: `node ${node.id} (${node.definition.type}) needs its input "${port}" (${spec.type}) connected` });
