@@ -22,6 +22,8 @@ export interface MaskValue {
   logits?: Float32Array;
   /** Predicted IoU of the mask, when a model gave one. */
   score?: number;
+  /** SAM's 256x256 low-resolution logits, to feed back as a decoder's mask input. */
+  lowResLogits?: Float32Array;
 }
 
 /** A heat map in [0, 1], one float per pixel (e.g. ClipSeg's sigmoid output). */

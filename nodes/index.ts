@@ -2,8 +2,14 @@
 // editor's palette and tests all see the same list.
 
 import { NodeRegistry, type NodeDefinition, type RegistryPlugin } from '../engine';
+import { ClipSegEncoder } from './clipseg-encoder';
+import { ImageLoader } from './image-loader';
+import { MaskRenderer } from './mask-renderer';
+import { PromptToPoints } from './prompt-to-points';
+import { SamDecoder } from './sam-decoder';
+import { SamEncoder } from './sam-encoder';
 
-export const NODE_DEFINITIONS: NodeDefinition[] = [];
+export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer];
 
 export const samnerfNodes: RegistryPlugin = (registry) => {
   registry.register(...NODE_DEFINITIONS);
