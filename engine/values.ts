@@ -80,3 +80,55 @@ export interface SamEmbeddingValue {
   /** The image it was computed from, for overlays downstream. */
   image?: ImageValue;
 }
+
+/**
+ * A pinhole camera. Convention (documented in docs/cameras.md): OpenGL /
+ * Blender / NeRF-synthetic — the camera looks down its local -Z axis, +X is
+ * right, +Y is up; pixel (u, v) has v growing downwards, and pixel centres
+ * are at (u + 0.5, v + 0.5). A ray through pixel centre (u, v) has the
+ * camera-space direction ((u + 0.5 - cx) / fx, -(v + 0.5 - cy) / fy, -1).
+ */
+export interface Camera {
+  width: number;
+  height: number;
+  fx: number;
+  fy: number;
+  cx: number;
+  cy: number;
+  /** Camera-to-world, 4x4 row-major (16 numbers); the last row is 0 0 0 1. */
+  cameraToWorld: readonly number[];
+  /** OpenCV radial-tangential distortion, when the dataset gives it. */
+  distortion?: { k1: number; k2: number; p1: number; p2: number };
+}
+
+export type ViewSplit = 'train' | 'val' | 'test';
+
+export interface View {
+  /** Image path relative to the dataset folder without the extension, e.g. "train/r_0". */
+  name: string;
+  split: ViewSplit;
+  image: ImageValue;
+  camera: Camera;
+  /** Straight alpha per pixel (0-255), when the images had it. */
+  alpha?: Uint8Array;
+  /** Ground-truth depth along the camera's -Z axis (metres / scene units), when the dataset has it; 0 = none. */
+  depth?: Float32Array;
+  /** Ground-truth instance ids per pixel (0 = background), when the dataset has them. */
+  instances?: Uint16Array;
+}
+
+/** Posed images of one scene. */
+export interface ViewsValue {
+  kind: 'Views';
+  views: View[];
+  /** Axis-aligned box holding the scene's content, in world units. */
+  bounds: { min: [number, number, number]; max: [number, number, number] };
+  /** Ray range in world units. */
+  near: number;
+  far: number;
+  /** 'object': bounded 360° capture; 'forward': LLFF-style; 'unbounded': 360° real capture needing contraction. */
+  sceneKind: 'object' | 'forward' | 'unbounded';
+  /** Dataset folder and format, for messages. */
+  source: string;
+  format: 'blender' | 'nerfstudio' | 'llff' | 'images';
+}
