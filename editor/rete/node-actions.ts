@@ -1,0 +1,21 @@
+// What a node's component may ask of the editor. The session implements it;
+// components never reach Rete or the worker themselves.
+
+import type { PromptPointJson } from '../prompt-points';
+
+export interface PromptTarget {
+  /** The PromptToPoints node a click on this preview feeds. */
+  node: string;
+  points: PromptPointJson[];
+}
+
+export interface NodeActions {
+  setParam(node: string, name: string, value: unknown): void;
+  pickFile(node: string, name: string, file: File): void;
+  /** The prompt node wired to this node's pipeline, with its points; undefined when there is none. */
+  promptTarget(node: string): PromptTarget | undefined;
+  /** A click on a preview, in image pixels; shift = background point. */
+  addPoint(node: string, x: number, y: number, background: boolean): void;
+  removePoint(node: string, index: number): void;
+  resized(node: string, width: number, height: number): void;
+}
