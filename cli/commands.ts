@@ -6,6 +6,7 @@ import { Executor, type NodeDescription } from '../engine';
 import { createNodeRegistry } from '../nodes';
 import { CliError, EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED } from './exit-codes';
 import { formatErrors, readGraphFile } from './load-graph';
+import { registerModelCommands } from './models-command';
 import { createNodeHost, DEVICES, type DeviceChoice } from './node-host';
 import { chooseMode, createReporter } from './reporter';
 
@@ -76,6 +77,8 @@ export function registerCommands(program: Command, setExit: (code: number) => vo
       process.stdout.write(opts.json ? JSON.stringify(descriptions, null, 2) + '\n' : descriptions.map(formatNode).join('\n'));
       setExit(EXIT_OK);
     });
+
+  registerModelCommands(program, setExit);
 }
 
 function reportInvalid(path: string, errors: { code: string; message: string }[], json?: boolean): void {

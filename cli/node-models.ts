@@ -15,14 +15,15 @@ export function createNodeModelProvider(device: Device | 'auto', cacheDir?: stri
     session(request) {
       let pending = sessions.get(key(request));
       if (!pending) {
-        pending = openModelSession(request.id, { device, cacheDir, modelPath: request.path || undefined }).then((r) => r.session);
+        // A user's own export (a path) has its own weights: its signature is checked, not a pinned hash.
+        pending = openModelSession(request.id, { device, cacheDir, modelPath: request.path || undefined, verify: !request.path }).then((r) => r.session);
         sessions.set(key(request), pending);
         pending.catch(() => sessions.delete(key(request)));
       }
       return pending;
     },
     async file(request, role) {
-      const model = await resolveModel(request.id, { cacheDir, modelPath: request.path || undefined });
+      const model = await resolveModel(request.id, { cacheDir, modelPath: request.path || undefined, verify: !request.path });
       const path = model.files[role];
       if (!path) throw new Error(`model ${request.id} has no file with role "${role}" (it has: ${Object.keys(model.files).join(', ')})`);
       const bytes = await readFile(path);

@@ -10,7 +10,10 @@ import { registerBackend } from '../backend';
 import type { Availability, Device, InferenceBackend } from '../backend';
 import { wrapOrtSession } from './ort-session';
 
-const DEVICES: readonly Device[] = ['cuda', 'webgpu', 'cpu'];
+// Preference for 'auto': CUDA, then the CPU. onnxruntime-node's WebGPU EP is
+// only used when asked for by name: it is experimental, and probing it on a
+// machine without a Vulkan loader prints Dawn warnings on every run.
+const DEVICES: readonly Device[] = ['cuda', 'cpu', 'webgpu'];
 
 // A 67-byte ONNX model (opset 13, Identity: float[1] x -> y) used to find out
 // whether an execution provider really initialises: ORT reports WebGPU and

@@ -147,7 +147,7 @@ function pullHint(spec: ModelSpec, canPull = spec.files.every((f) => f.url)): st
 
 function missingError(spec: ModelSpec, tried: Candidate[], opts: ResolveOptions): ModelFileError {
   const last = tried[tried.length - 1];
-  const absent = spec.files.filter((f) => !existsSync(last.files[f.role]));
+  const absent = (opts.modelPath ? [modelFile(spec)] : spec.files).filter((f) => !existsSync(last.files[f.role]));
   const paths = absent.map((f) => last.files[f.role]);
   if (opts.modelPath) {
     return new ModelFileError(
@@ -197,11 +197,16 @@ async function verifyFile(spec: ModelSpec, file: ModelFile, path: string, origin
 export async function resolveModel(id: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const spec = getModelSpec(id);
   const tried = await candidates(spec, opts);
-  const found = tried.find((c) => spec.files.every((f) => existsSync(c.files[f.role])));
+  // A user's own model file needs only the graph itself: auxiliary files
+  // (tokenizers) may come from elsewhere (e.g. a node's vocabPath param), and
+  // are looked up beside it only when asked for.
+  const required = opts.modelPath ? [modelFile(spec)] : spec.files;
+  const found = tried.find((c) => required.every((f) => existsSync(c.files[f.role])));
   if (!found) throw missingError(spec, tried, opts);
+  if (opts.modelPath) for (const f of spec.files) if (!existsSync(found.files[f.role])) delete found.files[f.role];
   let sha256: string | undefined;
   if (opts.verify ?? true) {
-    for (const f of spec.files) {
+    for (const f of spec.files.filter((file) => found.files[file.role] !== undefined)) {
       const sha = await verifyFile(spec, f, found.files[f.role], found.origin);
       if (f.role === 'model') sha256 = sha;
     }
