@@ -152,8 +152,11 @@ export function pickMask(outputs: Record<string, TensorData>, opts: { multimask?
   let index = 0;
   if (opts.multimask) for (let i = 1; i < count; i++) if (scores[i] > scores[index]) index = i;
   const size = width * height;
-  const logits = (masks.data as Float32Array).slice(index * size, (index + 1) * size);
+  // With one mask (the usual export) the output buffer is ours alone: view it
+  // instead of copying 4 bytes per pixel of the photo.
+  const all = masks.data as Float32Array;
+  const logits = count === 1 ? all.subarray(0, size) : all.slice(index * size, (index + 1) * size);
   const mask = new Uint8Array(size);
-  for (let i = 0; i < size; i++) mask[i] = logits[i] > 0 ? 1 : 0;
+  for (let i = 0; i < size; i++) mask[i] = logits[i]! > 0 ? 1 : 0;
   return { mask, logits, score: scores[index], index, width, height };
 }
