@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { svelte, vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
-import { ISOLATION_HEADERS, samnerfAssets } from './editor/vite-assets';
+import { ISOLATION_HEADERS, samnerfAssets } from './editor/vite-assets.ts';
 
 const repoRoot = fileURLToPath(new URL('.', import.meta.url));
 
@@ -11,7 +11,7 @@ export default defineConfig({
   base: '/',
   publicDir: false,
   // vitePreprocess: Rete's Svelte presets style their components with SCSS.
-  plugins: [svelte({ preprocess: vitePreprocess() }), samnerfAssets(repoRoot)],
+  plugins: [svelte({ configFile: false, preprocess: vitePreprocess() }), samnerfAssets(repoRoot)],
   resolve: {
     alias: [
       // The non-bundled onnxruntime-web: it loads its wasm glue from ort.env.wasm.wasmPaths

@@ -8,7 +8,7 @@ import { copyFileSync, createReadStream, existsSync, mkdirSync, statSync } from 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { Plugin } from 'vite';
-import { listModelSpecs } from '../runtime-gpu/models/registry';
+import { listModelSpecs } from '../runtime-gpu/models/registry.ts';
 
 /** onnxruntime-web's threaded wasm build with WebGPU (JSEP): the glue module and its binary. */
 const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];

@@ -8,6 +8,9 @@ import { getSession, type Device, type InferenceSession } from '../../runtime-gp
 import type { ImageCodec } from '../../runtime-gpu/image/codec';
 import { getModelSpec, modelFile, verifySignature, type ModelFile, type ModelSpec } from '../../runtime-gpu/models/registry';
 
+/** fetch needs its global as `this`; a bare reference stored on an object throws "Illegal invocation". */
+const defaultFetch: typeof fetch = (input, init) => fetch(input, init);
+
 interface Upload {
   bytes: Uint8Array;
   mtimeMs: number;
@@ -16,7 +19,7 @@ interface Upload {
 /** Uploaded files by the name a path param holds, then fetch for anything else. */
 export class UploadFiles implements FileAccess {
   private readonly uploads = new Map<string, Upload>();
-  constructor(private readonly baseUrl: string, private readonly fetcher: typeof fetch = fetch) {}
+  constructor(private readonly baseUrl: string, private readonly fetcher: typeof fetch = defaultFetch) {}
 
   put(name: string, bytes: Uint8Array): void {
     // A fresh mtime makes nodes whose cache key reads stat() re-run on a re-upload.
@@ -93,7 +96,7 @@ export class FetchModels implements ModelProvider {
     private readonly baseUrl: string,
     private readonly files: UploadFiles,
     private readonly device: () => Device | 'auto',
-    private readonly fetcher: typeof fetch = fetch,
+    private readonly fetcher: typeof fetch = defaultFetch,
   ) {}
 
   async session(request: ModelRequest, signal?: AbortSignal): Promise<InferenceSession> {
@@ -127,7 +130,7 @@ export interface BrowserHost extends SamnerfHost {
   output: MemoryOutput;
 }
 
-export function createBrowserHost(baseUrl: string, images: ImageCodec, device: Device | 'auto' = 'auto', fetcher: typeof fetch = fetch): BrowserHost {
+export function createBrowserHost(baseUrl: string, images: ImageCodec, device: Device | 'auto' = 'auto', fetcher: typeof fetch = defaultFetch): BrowserHost {
   const files = new UploadFiles(baseUrl, fetcher);
   const host: BrowserHost = {
     files,
