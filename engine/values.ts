@@ -132,3 +132,57 @@ export interface ViewsValue {
   source: string;
   format: 'blender' | 'nerfstudio' | 'llff' | 'images';
 }
+
+/**
+ * Configuration of a radiance field (instant-ngp style: multiresolution hash
+ * grid, density MLP, colour MLP with a spherical-harmonics direction
+ * encoding, occupancy grid). Plain JSON; runtime-gpu/nerf/config.ts derives
+ * the parameter layout from it. See docs/nerf.md.
+ */
+export interface RadianceFieldConfig {
+  version: 1;
+  hash: {
+    levels: number;
+    featuresPerLevel: number;
+    log2TableSize: number;
+    baseResolution: number;
+    maxResolution: number;
+  };
+  mlp: {
+    densityHidden: number;
+    /** Density-MLP outputs beyond the log-density that feed the colour MLP. */
+    geoFeatures: number;
+    colorHidden: number;
+    colorLayers: number;
+    shDegree: number;
+  };
+  /** 'box': the cube center +- halfSize maps to [0,1]^3. 'contract': mip-NeRF 360 contraction (L-inf) of (p - center) / halfSize. */
+  scene: { mode: 'box' | 'contract'; center: [number, number, number]; halfSize: number };
+  render: {
+    near: number;
+    far: number;
+    marchSteps: number;
+    coneAngle: number;
+    minTransmittance: number;
+    /** 0-1 RGB behind the field. */
+    background: [number, number, number];
+  };
+  occupancy: { resolution: number; decay: number; minOpticalThickness: number };
+}
+
+/**
+ * A trained NeRF. Plain data (structured-clonable to a Web Worker, written
+ * to checkpoints as is); the code that renders it lives in runtime-gpu/nerf.
+ */
+export interface RadianceFieldValue {
+  kind: 'RadianceField';
+  config: RadianceFieldConfig;
+  /** Every trainable parameter in one float32 buffer: hash tables, then MLP weights (layout in docs/nerf.md). */
+  params: Float32Array;
+  /** Occupancy grid over the normalised cube, resolution^3 cells, x fastest: decayed max density and 1 = occupied. */
+  occupancy: { resolution: number; density: Float32Array; occupied: Uint8Array };
+  /** The scene's content box (world units), from the views it was trained on. */
+  bounds: { min: [number, number, number]; max: [number, number, number] };
+  /** How it came to be, for messages and metrics. */
+  provenance: { steps: number; seconds: number; seed: number; source: string; psnrTest?: number };
+}
