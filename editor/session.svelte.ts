@@ -203,15 +203,21 @@ export class EditorSession implements NodeActions {
     const view = this.canvas.editor.getNode(node);
     if (!view) return;
     const before = Object.prototype.hasOwnProperty.call(view.params, name) ? { value: $state.snapshot(view.params[name]) } : undefined;
-    this.applyParam(node, name, { value });
-    this.canvas.history.add(new ParamAction(this, node, name, before, { value }));
+    // Values built from other params may hold Svelte state proxies: keep plain copies.
+    const after = { value: $state.snapshot(value) };
+    this.applyParam(node, name, after);
+    // Each param edit is its own undo step, however quickly the next edit follows.
+    const { history } = this.canvas;
+    history.separate();
+    history.add(new ParamAction(this, node, name, before, after));
+    history.separate();
   }
 
   /** Sets (or, with undefined, removes) a param without recording history: history's own undo and redo call this. */
   applyParam(node: string, name: string, entry: { value: unknown } | undefined): void {
     const view = this.canvas.editor.getNode(node);
     if (!view) return;
-    if (entry) view.params[name] = structuredClone(entry.value);
+    if (entry) view.params[name] = $state.snapshot(entry.value);
     else delete view.params[name];
     this.changed(true);
   }

@@ -85,7 +85,11 @@ export function createCanvas(container: HTMLElement, hooks: CanvasHooks): Canvas
         canMakeConnection(from, to) {
           const v = verdict(from, to);
           if (!v) return false;
-          if (!v.ok) hooks.refused(v.reason);
+          if (!v.ok) {
+            hooks.refused(v.reason);
+            // Let go of the dragged wire: a refused drop otherwise leaves it following the pointer.
+            setTimeout(() => connection.drop(), 0);
+          }
           return v.ok;
         },
         makeConnection(from, to, context) {
