@@ -9,6 +9,7 @@ import { formatErrors, readGraphFile } from './load-graph';
 import { registerModelCommands } from './models-command';
 import { createNodeHost, DEVICES, type DeviceChoice } from './node-host';
 import { chooseMode, createReporter } from './reporter';
+import { registerSceneCommand } from './scene-command';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -79,6 +80,7 @@ export function registerCommands(program: Command, setExit: (code: number) => vo
     });
 
   registerModelCommands(program, setExit);
+  registerSceneCommand(program, setExit);
 }
 
 function reportInvalid(path: string, errors: { code: string; message: string }[], json?: boolean): void {

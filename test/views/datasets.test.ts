@@ -266,3 +266,20 @@ describe('file formats', () => {
     expect([...decodeRawPng(bySharp).data]).toEqual([...rgba]);
   });
 });
+
+describe('plain images', () => {
+  it('a photo keeps image and alpha, and gives a one-view "images" Views with a placeholder camera', async () => {
+    const { default: sharp } = await import('sharp');
+    const rgba = Buffer.alloc(6 * 4 * 4, 255);
+    rgba[3] = 0; // pixel (0, 0) transparent
+    const path = join(dir, 'photos', 'cat.png');
+    write(path, await sharp(rgba, { raw: { width: 6, height: 4, channels: 4 } }).png().toBuffer());
+    const out = (await runLoader({ path })) as { image: { width: number; name: string }; alpha: { data: Uint8Array }; views: ViewsValue };
+    expect(out.image).toMatchObject({ width: 6, name: path });
+    expect([...out.alpha.data.subarray(0, 2)]).toEqual([0, 1]);
+    expect(out.views).toMatchObject({ format: 'images', sceneKind: 'forward', views: [{ name: 'cat', split: 'train', camera: { width: 6, height: 4, fx: 6, cx: 3, cy: 2 } }] });
+    const half = (await runLoader({ path: join(dir, 'photos'), scale: 0.5 })) as { image: { width: number; height: number }; alpha: { data: Uint8Array } };
+    expect(half.image).toMatchObject({ width: 3, height: 2 });
+    expect(half.alpha.data).toHaveLength(6);
+  });
+});
