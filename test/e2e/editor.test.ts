@@ -50,6 +50,8 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    // "Discard unsaved changes?" before opening another graph: yes.
+    page.on('dialog', (d) => void d.accept());
     await page.goto(served.url);
     await page.waitForSelector('[data-testid=palette-item-SamEncoder]');
   }, 120_000);
@@ -77,8 +79,13 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
     await page.waitForTimeout(300);
     expect(await page.isVisible('[data-testid=unsaved]')).toBe(true);
 
+    // The engine's validation errors show on the node they name...
+    const missing = page.locator('[data-testid=error-demoThreshold][data-code=missing_input]');
+    await expect.poll(() => missing.textContent()).toContain('needs its input "image"');
     await drag(socket('demoImage', 'output', 'image'), socket('demoThreshold', 'input', 'image'));
     await expect.poll(async () => (await graph()).edges).toEqual([{ from: 'demoImage.image', to: 'demoThreshold.image' }]);
+    // ...and go away once the wire is there.
+    await expect.poll(() => missing.count()).toBe(0);
 
     // Image -> Mask: the engine's canConnect says no, and the user sees why.
     await drag(socket('demoImage', 'output', 'image'), socket('demoSlow', 'input', 'mask'));
@@ -151,6 +158,35 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
     expect(await save()).toBe(text);
   });
 
+  it('deletes, copies and pastes with undo and redo, and auto-arranges', async () => {
+    const ids = async () => (await graph()).nodes.map((n) => n.id);
+    await page.click('[data-testid=node-demoSlow] .type');
+    await page.keyboard.press('Delete');
+    await expect.poll(ids).toEqual(['demoImage', 'demoThreshold']);
+    expect((await graph()).edges).toHaveLength(1);
+    await page.keyboard.press('Control+z');
+    await expect.poll(ids).toEqual(['demoImage', 'demoThreshold', 'demoSlow']);
+    await expect.poll(async () => (await graph()).edges).toHaveLength(2);
+
+    await page.click('[data-testid=node-demoThreshold] .type');
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await expect.poll(ids).toEqual(['demoImage', 'demoThreshold', 'demoSlow', 'demoThreshold2']);
+    expect((await graph()).nodes[3]!.params).toEqual((await graph()).nodes[1]!.params);
+    await page.keyboard.press('Control+z');
+    await expect.poll(ids).toHaveLength(3);
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(ids).toHaveLength(4);
+
+    const before = (await graph()).nodes.map((n) => n.ui);
+    await page.click('[data-testid=arrange]');
+    await expect.poll(async () => (await graph()).nodes.map((n) => n.ui)).not.toEqual(before);
+    const ui = (await graph()).nodes.map((n) => n.ui!);
+    // Layered left to right: the image comes before what it feeds.
+    expect(ui[0]!.x).toBeLessThan(ui[1]!.x);
+    expect(ui[1]!.x).toBeLessThan(ui[2]!.x);
+  });
+
   it('runs the sam-points preset on a photo with real SAM, and click-to-prompt edits the points with undo', async () => {
     expect(existsSync(PHOTO), `${PHOTO} is missing`).toBe(true);
     await page.selectOption('[data-testid=presets]', 'sam-points.json');
@@ -212,9 +248,12 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
     await page.keyboard.press('Control+Shift+z');
     await expect.poll(async () => ((await graph()).nodes.find((n) => n.id === 'prompt')!.params!.points as unknown[]).length).toBe(2);
 
-    // The edit re-ran the decoder only: the embedding came from the cache.
+    // The edits re-ran the decoder only (debounced): the embedding came from the cache.
+    const version = Number(await page.getAttribute('[data-testid=preview-render]', 'data-version'));
+    await expect.poll(async () => Number(await page.getAttribute('[data-testid=preview-render]', 'data-version')), { timeout: 60_000 }).toBeGreaterThan(version);
     await waitStatus('render', 'done', 60_000);
-    await waitStatus('encode', 'cached', 60_000);
+    expect(await status('encode')).toBe('cached');
+    expect(await page.locator('[data-testid^=point-photo-]').count()).toBe(2);
     await page.screenshot({ path: join(ARTIFACTS, 'editor-after-click.png') });
     expect(pageErrors).toEqual([]);
   }, 240_000);
