@@ -126,7 +126,9 @@ export const ImageLoader = defineNode({
       });
       const view = pickView(views, params);
       const counts = ['train', 'val', 'test'].map((s) => [s, views.views.filter((v) => v.split === s).length] as const).filter(([, n]) => n > 0);
-      ctx.log(`${location.root}: ${location.format}, ${counts.map(([s, n]) => `${n} ${s}`).join(', ')} views in ${Date.now() - t0} ms; image = ${view.name}`);
+      const withDepth = views.views.filter((v) => v.depth).length, withIds = views.views.filter((v) => v.instances).length;
+      const truth = withDepth || withIds ? `; ground truth: depth in ${withDepth}, instance ids in ${withIds}` : '';
+      ctx.log(`${location.root}: ${location.format}, ${counts.map(([s, n]) => `${n} ${s}`).join(', ')} views in ${Date.now() - t0} ms${truth}; image = ${view.name}`);
       return { image: view.image, alpha: alphaMask(view.image.width, view.image.height, view.alpha), views };
     }
 

@@ -92,20 +92,19 @@ async function readDepth(host: SamnerfHost, frame: FramePlan, path: string, enco
       if (a.shape[0] !== height || a.shape[1] !== width || a.shape.slice(2).some((s) => s !== 1)) throw bad(`has shape (${a.shape.join(', ')}), the image is ${width}x${height}`);
       return a.data instanceof Float32Array ? a.data : Float32Array.from(a.data);
     }
-    const png = decodeRawPng(bytes, path);
+    const png = decodeRawPng(bytes, path, true);
     if (png.width !== width || png.height !== height) throw bad(`is ${png.width}x${png.height}, the image is ${width}x${height}`);
     out = new Float32Array(width * height);
-    const step = png.channels;
     if (encoding === 'png16') {
       if (png.bitDepth !== 16) throw bad('is not a 16-bit PNG');
-      for (let i = 0; i < out.length; i++) out[i] = png.data[i * step]! / 1000;
+      for (let i = 0; i < out.length; i++) out[i] = png.data[i]! / 1000;
       return out;
     }
     const max = png.bitDepth === 16 ? 65535 : 255;
     for (let y = 0, i = 0; y < height; y++) {
       const dy = (y + 0.5 - camera.cy) / camera.fy;
       for (let x = 0; x < width; x++, i++) {
-        const v = png.data[i * step]!;
+        const v = png.data[i]!;
         if (v === 0 || (alpha && alpha[i] !== 255)) continue;
         const dx = (x + 0.5 - camera.cx) / camera.fx;
         out[i] = (8 * (1 - v / max)) / Math.sqrt(dx * dx + dy * dy + 1);
@@ -122,14 +121,14 @@ async function readInstances(host: SamnerfHost, frame: FramePlan, path: string, 
   const bytes = await readOrFail(host, path, frame);
   let png;
   try {
-    png = decodeRawPng(bytes, path);
+    png = decodeRawPng(bytes, path, true);
   } catch (e) {
     throw new NodeError(`${frame.where}: instance mask "${path}" cannot be read: ${(e as Error).message}`, { param: 'path', fix: 'regenerate it, or turn groundTruth off' });
   }
   if (png.width !== width || png.height !== height)
     throw new NodeError(`${frame.where}: instance mask "${path}" is ${png.width}x${png.height}, the image is ${width}x${height}`, { param: 'path', fix: 'regenerate it, or turn groundTruth off' });
   const out = new Uint16Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = png.data[i * png.channels]!;
+  out.set(png.data);
   return out;
 }
 

@@ -16,11 +16,25 @@ export interface RawPng {
   data: Uint8Array | Uint16Array;
 }
 
+// Under Node, its zlib inflates these maps about 8x faster than fflate (1 ms
+// against 8 ms for a lego 400x400 depth PNG); it is found by feature test, not
+// imported, so browser bundles never see it and fall back to fflate.
+type Inflate = (data: Uint8Array) => Uint8Array;
+const nodeZlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:zlib') as
+  | { inflateSync(data: Uint8Array): Uint8Array }
+  | undefined;
+const inflate: Inflate = nodeZlib ? (data) => nodeZlib.inflateSync(data) : (data) => unzlibSync(data);
+
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const CHANNELS: Record<number, 1 | 2 | 3 | 4> = { 0: 1, 4: 2, 2: 3, 6: 4 };
 const COLOR_TYPE: Record<number, number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
 
-export function decodeRawPng(bytes: Uint8Array, name = 'PNG'): RawPng {
+/**
+ * The samples of a PNG. With `firstChannelOnly` only the first channel is
+ * unfiltered and returned (channels: 1): PNG filters never mix channels, and
+ * data maps stored as gray+alpha or RGBA need just one, 4x less work.
+ */
+export function decodeRawPng(bytes: Uint8Array, name = 'PNG', firstChannelOnly = false): RawPng {
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw new Error(`${name} is not a PNG file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let width = 0, height = 0, bitDepth = 0, colorType = -1, interlace = 0;
@@ -47,54 +61,64 @@ export function decodeRawPng(bytes: Uint8Array, name = 'PNG'): RawPng {
   const compressed = new Uint8Array(total);
   let o = 0;
   for (const c of idat) (compressed.set(c, o), (o += c.length));
-  const raw = unzlibSync(compressed);
+  const raw = inflate(compressed);
   const bpp = channels * (bitDepth / 8);
   const stride = width * bpp;
   if (raw.length < height * (stride + 1)) throw new Error(`${name}: truncated image data`);
+  const bytesPerSample = bitDepth / 8;
+  const keep = firstChannelOnly ? bytesPerSample : bpp;
   const pixels = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) unfilterRow(raw, y * (stride + 1), pixels, y * stride, stride, bpp, y > 0, name, y);
-  let data: Uint8Array | Uint16Array = pixels;
+  for (let y = 0; y < height; y++) unfilterRow(raw, y * (stride + 1), pixels, y * stride, stride, bpp, keep, y > 0, name, y);
+  const outChannels = firstChannelOnly ? 1 : channels;
+  const count = width * height * outChannels;
+  let data: Uint8Array | Uint16Array;
   if (bitDepth === 16) {
-    data = new Uint16Array(width * height * channels);
-    for (let i = 0; i < data.length; i++) data[i] = (pixels[2 * i]! << 8) | pixels[2 * i + 1]!;
-  }
-  return { width, height, channels, bitDepth: bitDepth as 8 | 16, data };
+    data = new Uint16Array(count);
+    const step = firstChannelOnly ? bpp : 2;
+    for (let i = 0, j = 0; i < count; i++, j += step) data[i] = (pixels[j]! << 8) | pixels[j + 1]!;
+  } else if (firstChannelOnly && bpp > 1) {
+    data = new Uint8Array(count);
+    for (let i = 0, j = 0; i < count; i++, j += bpp) data[i] = pixels[j]!;
+  } else data = pixels;
+  return { width, height, channels: outChannels as RawPng['channels'], bitDepth: bitDepth as 8 | 16, data };
 }
 
-/** Undoes one row's filter in place into `out` (one tight loop per filter type: this is the hot path). */
-function unfilterRow(raw: Uint8Array, src: number, out: Uint8Array, dst: number, stride: number, bpp: number, hasUp: boolean, name: string, y: number): void {
+/**
+ * Undoes one row's filter into `out`, for the first `keep` bytes of each
+ * pixel (all of them when keep = bpp). One loop per filter type: the hot path.
+ */
+function unfilterRow(raw: Uint8Array, src: number, out: Uint8Array, dst: number, stride: number, bpp: number, keep: number, hasUp: boolean, name: string, y: number): void {
   const filter = raw[src]!;
   src += 1;
   const up = dst - stride;
+  if (filter > 4) throw new Error(`${name}: bad PNG filter type ${filter} on row ${y}`);
+  if (filter === 0 || (filter === 2 && !hasUp)) {
+    out.set(raw.subarray(src, src + stride), dst);
+    return;
+  }
+  // Each filter reads only bytes of the same channel (offset bpp left / one row up), so skipped bytes are never needed.
   switch (filter) {
-    case 0:
-      out.set(raw.subarray(src, src + stride), dst);
-      return;
     case 1:
-      for (let x = 0; x < stride; x++) out[dst + x] = raw[src + x]! + (x >= bpp ? out[dst + x - bpp]! : 0);
+      for (let p = 0; p < stride; p += bpp)
+        for (let x = p; x < p + keep; x++) out[dst + x] = raw[src + x]! + (x >= bpp ? out[dst + x - bpp]! : 0);
       return;
     case 2:
-      if (!hasUp) out.set(raw.subarray(src, src + stride), dst);
-      else for (let x = 0; x < stride; x++) out[dst + x] = raw[src + x]! + out[up + x]!;
+      for (let p = 0; p < stride; p += bpp)
+        for (let x = p; x < p + keep; x++) out[dst + x] = raw[src + x]! + out[up + x]!;
       return;
     case 3:
-      for (let x = 0; x < stride; x++) {
-        const a = x >= bpp ? out[dst + x - bpp]! : 0;
-        const b = hasUp ? out[up + x]! : 0;
-        out[dst + x] = raw[src + x]! + ((a + b) >> 1);
-      }
+      for (let p = 0; p < stride; p += bpp)
+        for (let x = p; x < p + keep; x++) out[dst + x] = raw[src + x]! + (((x >= bpp ? out[dst + x - bpp]! : 0) + (hasUp ? out[up + x]! : 0)) >> 1);
       return;
     case 4:
-      for (let x = 0; x < stride; x++) {
-        const a = x >= bpp ? out[dst + x - bpp]! : 0;
-        const b = hasUp ? out[up + x]! : 0;
-        const c = x >= bpp && hasUp ? out[up + x - bpp]! : 0;
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
-        out[dst + x] = raw[src + x]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      }
-      return;
-    default:
-      throw new Error(`${name}: bad PNG filter type ${filter} on row ${y}`);
+      for (let p = 0; p < stride; p += bpp)
+        for (let x = p; x < p + keep; x++) {
+          const a = x >= bpp ? out[dst + x - bpp]! : 0;
+          const b = hasUp ? out[up + x]! : 0;
+          const c = x >= bpp && hasUp ? out[up + x - bpp]! : 0;
+          const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+          out[dst + x] = raw[src + x]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+        }
   }
 }
 

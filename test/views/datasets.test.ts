@@ -258,12 +258,18 @@ describe('file formats', () => {
     const rgba = Uint8Array.from({ length: 6 * 4 * 4 }, (_, i) => (i * 37) % 256);
     const png = encodeRawPng({ width: 6, height: 4, channels: 4, data: rgba });
     expect([...decodeRawPng(png).data]).toEqual([...rgba]);
+    expect([...decodeRawPng(png, 'x', true).data]).toEqual([...rgba].filter((_, i) => i % 4 === 0));
+    const ga16 = Uint16Array.from({ length: 5 * 3 * 2 }, (_, i) => (i * 4099) % 65536);
+    const first = decodeRawPng(encodeRawPng({ width: 5, height: 3, channels: 2, data: ga16 }), 'x', true);
+    expect(first).toMatchObject({ channels: 1, bitDepth: 16 });
+    expect([...first.data]).toEqual([...ga16].filter((_, i) => i % 2 === 0));
     const { default: sharp } = await import('sharp');
     const raw = await sharp(png).raw().toBuffer();
     expect([...raw]).toEqual([...rgba]);
     // And a PNG written by sharp (adaptive filters) decodes to the same samples.
     const bySharp = await sharp(Buffer.from(rgba), { raw: { width: 6, height: 4, channels: 4 } }).png({ adaptiveFiltering: true }).toBuffer();
     expect([...decodeRawPng(bySharp).data]).toEqual([...rgba]);
+    expect([...decodeRawPng(bySharp, 'x', true).data]).toEqual([...rgba].filter((_, i) => i % 4 === 0));
   });
 });
 
