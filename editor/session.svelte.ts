@@ -16,7 +16,7 @@ import type { NodeActions, PromptTarget } from './rete/node-actions';
 import { NodeView, Wire } from './rete/scheme.svelte';
 import { applyEvent, errorsByNode, type RunStates } from './run-status';
 import { checkConnection, type ConnectionVerdict } from './socket-rules';
-import type { EngineApi, PreviewData, UiEvent } from './worker/protocol';
+import type { EngineApi, OutputFile, PreviewData, UiEvent } from './worker/protocol';
 
 export interface Notice {
   kind: 'info' | 'error';
@@ -63,6 +63,8 @@ export class EditorSession implements NodeActions {
   graphErrors = $state<GraphError[]>([]);
   lastRun = $state<{ status: string; ms: number } | undefined>(undefined);
   device = $state('');
+  /** Files the nodes wrote (MaskRenderer's mask.png, result.json, ...), kept in the worker. */
+  outputFiles = $state<OutputFile[]>([]);
   /** Bumped on every wiring change, so prompt targets recompute. */
   private structure = $state(0);
 
@@ -305,7 +307,26 @@ export class EditorSession implements NodeActions {
     void this.api.cancel();
   }
 
+  /** A file a node wrote during a run. */
+  async readOutput(node: string, path: string): Promise<Uint8Array | undefined> {
+    return this.api.readOutput(node, path);
+  }
+
   // ---- NodeActions (called by node components) ----
+
+  filesOf(node: string): string[] {
+    return this.outputFiles.filter((f) => f.node === node).map((f) => f.path);
+  }
+
+  async download(node: string, path: string): Promise<void> {
+    const bytes = await this.readOutput(node, path);
+    if (!bytes) return;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    a.download = `${node}-${path.replace(/\//g, '-')}`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
 
   promptTarget(node: string): PromptTarget | undefined {
     void this.structure; // recompute when wiring changes
@@ -444,6 +465,7 @@ export class EditorSession implements NodeActions {
     }
     if (event.type === 'run-done') {
       this.lastRun = { status: event.status, ms: event.ms };
+      void this.api.outputs().then((files) => (this.outputFiles = files));
       if (event.status === 'failed') this.say('error', `Run failed: ${event.counts.failed} node${event.counts.failed === 1 ? '' : 's'} reported an error`);
     }
   }

@@ -18,4 +18,7 @@ export interface NodeActions {
   addPoint(node: string, x: number, y: number, background: boolean): void;
   removePoint(node: string, index: number): void;
   resized(node: string, width: number, height: number): void;
+  /** Files the node wrote in the last run, and their download. */
+  filesOf(node: string): string[];
+  download(node: string, path: string): void;
 }

