@@ -113,6 +113,8 @@ export class EditorSession implements NodeActions {
   /** Replaces the canvas with a graph (already read by the engine's loadGraph). */
   async load(graph: GraphJson, name?: string): Promise<void> {
     const { editor, area, history } = this.canvas;
+    // A run of the old graph must not paint the new one.
+    this.cancel();
     this.loading = true;
     try {
       for (const n of editor.getNodes()) this.revokePreview(n);

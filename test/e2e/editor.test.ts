@@ -207,7 +207,10 @@ describe.skipIf(!hasChromium)('editor in Chromium', () => {
     const area = Number(await mask.getAttribute('data-mask-area'));
     expect(area).toBeGreaterThan(1000);
     expect(area).toBeLessThan(1800 * 1200 * 0.9);
-    // The overlay differs from the photo where the mask is tinted.
+    // The overlay differs from the photo where the mask is tinted. (Previews are
+    // encoded while the models run, so one may land just after the last status.)
+    await page.waitForSelector('[data-testid=preview-photo]', { timeout: 30_000 });
+    await page.waitForSelector('[data-testid=preview-render]', { timeout: 30_000 });
     const tinted = await page.evaluate(async () => {
       const pixels = async (id: string) => {
         const img = document.querySelector<HTMLImageElement>(`[data-testid=preview-${id}]`)!;
