@@ -27,6 +27,17 @@ export interface NodeContext<H = unknown> {
   log(message: string): void;
   /** Files, models, device and output folder, provided by the CLI or the editor's worker. */
   host: H;
+  /**
+   * The cache signature of what feeds an input port (undefined when it is not
+   * connected): a key for per-item caches inside a node, e.g. per view.
+   */
+  inputSignature(port: string): string | undefined;
+  /**
+   * Caches a sub-result in the executor's cache under `key`, so nodes that
+   * work per item (one SAM embedding per view) redo only new items when
+   * their params change. Keys should derive from inputSignature().
+   */
+  memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
 export type NodeInputs = Readonly<Record<string, unknown>>;

@@ -144,7 +144,7 @@ export class Executor<H = unknown> {
       this.events.emit({ type: 'node-start', runId: run.runId, node: id, nodeType: definition.type });
       const t0 = now();
       const guarded = run.guardInputs ? typedArraysIn(inputs).map((a) => [a, checksum(a)] as const) : undefined;
-      const ctx = new RunContext<H>(id, run.runId, run.signal, this.host, this.events);
+      const ctx = new RunContext<H>(id, run.runId, run.signal, this.host, this.events, this.cache, definition.type, node, run.signatures);
       const produced = await definition.run(ctx, Object.freeze(inputs), node.params);
       if (guarded) {
         for (const [array, sum] of guarded) {
@@ -196,7 +196,26 @@ class RunContext<H> implements NodeContext<H> {
     readonly signal: AbortSignal,
     readonly host: H,
     private readonly events: EventStream,
+    private readonly cache: OutputCache,
+    private readonly nodeType: string,
+    private readonly node: CompiledNode,
+    private readonly signatures: Array<string | undefined>,
   ) {}
+
+  inputSignature(port: string): string | undefined {
+    const source = this.node.inputs.get(port);
+    return source ? `${this.signatures[source.from]}.${source.port}` : undefined;
+  }
+
+  async memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    // Namespaced by node type so two node types never share an entry by accident.
+    const signature = `memo:${this.nodeType}:${key}`;
+    const hit = this.cache.get(signature);
+    if (hit) return hit.value as T;
+    const value = deepFreeze(await compute());
+    this.cache.set(signature, { value });
+    return value;
+  }
 
   progress(value: number, max: number, message?: string): void {
     this.events.emit({ type: 'node-progress', runId: this.runId, node: this.nodeId, value, max, message });

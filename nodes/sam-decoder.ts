@@ -6,7 +6,7 @@ import { defineNode, NodeError, type NodeContext } from '../engine';
 import type { MaskValue, PointsValue, SamEmbeddingValue } from '../engine/values';
 import type { SamnerfHost } from './host';
 import { modelParams } from './params';
-import { pickMask, samDecoderFeeds } from './sam/transforms';
+import { decodeMask } from './sam/run';
 
 export const SamDecoder = defineNode({
   type: 'SamDecoder',
@@ -40,14 +40,8 @@ export const SamDecoder = defineNode({
     if (previous && !previous.lowResLogits)
       throw new NodeError('the mask on "previous" has no low-resolution logits', { port: 'previous', fix: 'connect the mask output of another SamDecoder' });
     const session = await ctx.host.models.session({ id: params.model as string, path: (params.modelPath as string) || undefined }, ctx.signal);
-    const feeds = samDecoderFeeds({ embedding, points: prompts.points, box: prompts.box, maskInput: previous?.lowResLogits });
-    const outputs = await session.run(feeds, { signal: ctx.signal });
-    const picked = pickMask(outputs, { multimask: params.multimask as boolean });
-    if (params.multimask && (outputs.masks?.dims[1] ?? 1) === 1) ctx.log('this decoder export returns a single mask; multimask has no effect');
-    const lowRes = outputs.low_res_masks;
-    const lowResLogits =
-      lowRes && lowRes.dims.length === 4 ? (lowRes.data as Float32Array).slice(picked.index * 256 * 256, (picked.index + 1) * 256 * 256) : undefined;
-    const mask: MaskValue = { kind: 'Mask', width: picked.width, height: picked.height, data: picked.mask, logits: picked.logits, score: picked.score, lowResLogits };
-    return { mask, score: picked.score };
+    const { masksReturned, ...mask } = await decodeMask(session, embedding, { points: prompts.points, box: prompts.box, maskInput: previous?.lowResLogits, multimask: params.multimask as boolean }, ctx.signal);
+    if (params.multimask && masksReturned === 1) ctx.log('this decoder export returns a single mask; multimask has no effect');
+    return { mask, score: mask.score! };
   },
 });

@@ -2,12 +2,11 @@
 // zero padding) and the image encoder. The engine caches the embedding, so
 // new clicks on the same photo only run the decoder.
 
-import { defineNode, NodeError, type NodeContext } from '../engine';
-import type { ImageValue, SamEmbeddingValue } from '../engine/values';
-import { float32 } from '../runtime-gpu/tensor';
+import { defineNode, type NodeContext } from '../engine';
+import type { ImageValue } from '../engine/values';
 import type { SamnerfHost } from './host';
 import { modelParams } from './params';
-import { samPreprocess } from './sam/transforms';
+import { encodeImage } from './sam/run';
 
 export const SamEncoder = defineNode({
   type: 'SamEncoder',
@@ -20,26 +19,11 @@ export const SamEncoder = defineNode({
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const image = inputs.image as ImageValue;
     const request = { id: params.model as string, path: (params.modelPath as string) || undefined };
-    ctx.progress(0, 3, 'loading model');
+    ctx.progress(0, 2, 'loading model');
     const session = await ctx.host.models.session(request, ctx.signal);
-    ctx.progress(1, 3, 'preprocessing');
-    const input = samPreprocess(image);
-    ctx.progress(2, 3, `encoding on ${session.device}`);
-    const inputName = session.inputNames[0]!;
-    const outputs = await session.run({ [inputName]: float32(input.data, input.dims) }, { signal: ctx.signal });
-    const output = outputs[session.outputNames[0]!]!;
-    const dims = output.dims;
-    if (output.type !== 'float32' || dims.length !== 4 || dims[0] !== 1 || dims[1] !== 256)
-      throw new NodeError(`the encoder returned ${output.type} [${dims.join(', ')}], expected float32 [1, 256, 64, 64]`, { param: 'modelPath', fix: 'use a SAM image encoder export' });
-    ctx.progress(3, 3);
-    const embedding: SamEmbeddingValue = {
-      kind: 'SamEmbedding',
-      dims: [dims[0]!, dims[1]!, dims[2]!, dims[3]!],
-      data: output.data as Float32Array,
-      transform: input.transform,
-      model: request.path ?? request.id,
-      image,
-    };
+    ctx.progress(1, 2, `encoding on ${session.device}`);
+    const embedding = await encodeImage(session, image, request.path ?? request.id, ctx.signal);
+    ctx.progress(2, 2);
     return { embedding };
   },
 });

@@ -193,3 +193,43 @@ describe('Executor', () => {
     expect(result.failures.get('m')!.message).toContain('wrote into one of its inputs');
   });
 });
+
+describe('NodeContext.memo and inputSignature', () => {
+  it('caches per-item work across runs, keyed by the input signature', async () => {
+    const { defineNode, NodeRegistry } = await import('../../engine');
+    let computed: string[] = [];
+    const PerItem = defineNode({
+      type: 'PerItem',
+      version: 1,
+      category: 'Test',
+      description: 'squares each item of 0..count-1, memoised per item',
+      inputs: { base: { type: 'Number', description: 'added to each item' } },
+      outputs: { total: { type: 'Number', description: 'sum' } },
+      params: { count: { type: 'integer', default: 3, min: 0, description: 'items' } },
+      async run(ctx, inputs, params) {
+        let total = 0;
+        for (let i = 0; i < (params.count as number); i++) {
+          total += await ctx.memo(`${ctx.inputSignature('base')}|${i}`, async () => {
+            computed.push(`${inputs.base}:${i}`);
+            return ((inputs.base as number) + i) ** 2;
+          });
+        }
+        return { total };
+      },
+    });
+    const registry = testRegistry().register(PerItem);
+    const executor = new Executor({ host: {} });
+    const make = (value: number, count: number) => compile(graph([{ id: 'k', type: 'Const', params: { value } }, { id: 'p', type: 'PerItem', params: { count } }], [{ from: 'k.value', to: 'p.base' }]), registry);
+    expect((await executor.run(make(1, 2))).outputs.get('p')!.total).toBe(1 + 4);
+    expect(computed).toEqual(['1:0', '1:1']);
+    computed = [];
+    // More items: only the new one is computed.
+    expect((await executor.run(make(1, 3))).outputs.get('p')!.total).toBe(1 + 4 + 9);
+    expect(computed).toEqual(['1:2']);
+    computed = [];
+    // A different input: everything is new.
+    expect((await executor.run(make(2, 2))).outputs.get('p')!.total).toBe(4 + 9);
+    expect(computed).toEqual(['2:0', '2:1']);
+    expect(NodeRegistry).toBeDefined();
+  });
+});

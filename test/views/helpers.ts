@@ -21,6 +21,8 @@ export async function runLoader(params: Record<string, unknown>, logs: string[] 
     progress: () => {},
     log: (m) => logs.push(m),
     host,
+    inputSignature: () => undefined,
+    memo: (_key, compute) => compute(),
   };
   return ImageLoader.run(ctx, {}, { ...LOADER_DEFAULTS, ...params });
 }
