@@ -186,3 +186,80 @@ export interface RadianceFieldValue {
   /** How it came to be, for messages and metrics. */
   provenance: { steps: number; seconds: number; seed: number; source: string; psnrTest?: number };
 }
+
+/**
+ * Prompt points lifted to 3D (LiftPrompts, docs/lock3d.md): one world point
+ * per click at the rendered depth of its pixel, grouped into objects.
+ */
+export interface Prompts3DValue {
+  kind: 'Prompts3D';
+  /** World positions, 3 floats per point. */
+  positions: Float32Array;
+  /** Per point: 1 = foreground, 0 = background. */
+  labels: Uint8Array;
+  /** Per point: index into `objects`. */
+  object: Uint16Array;
+  /** Per point: the click it was lifted from (view name, pixel coordinates, planar depth). */
+  sources: Array<{ view: string; x: number; y: number; depth: number }>;
+  /** The labelled objects (prompt groups), in order; `view` is where the object was clicked. */
+  objects: Array<{ id: number; name: string; view: string }>;
+  /** Clicks that could not be lifted (no surface under them) and why. */
+  rejected: Array<{ view: string; x: number; y: number; object: number; reason: string }>;
+  /** Where depth came from: a rendered radiance field, or the dataset's ground-truth depth maps. */
+  depthSource: 'field' | 'dataset';
+}
+
+/** What happened to one object in one view (MultiViewSam, MaskFusion, MaskRenderer3D). */
+export interface ViewObjectMask {
+  /**
+   * segmented: SAM gave a mask; no-visible-point: every re-projected point was
+   * hidden, off-frame or off-surface; accepted / rejected: a fusion
+   * candidate kept or dropped by its IoU with the rendered 3D mask;
+   * rendered: the 3D mask rendered into the view; not-visible: the 3D mask
+   * covers no pixel of the view.
+   */
+  status: 'segmented' | 'no-visible-point' | 'accepted' | 'rejected' | 'rendered' | 'not-visible';
+  /** Binary mask (1 = object), width*height; absent when there is none. */
+  mask?: Uint8Array;
+  /** Prompts sent to SAM in this view (pixel coordinates). */
+  points: PromptPoint[];
+  /** Re-projected points dropped, by reason (hidden, outside, behind, off-surface). */
+  dropped?: Record<string, number>;
+  /** SAM's predicted IoU. */
+  score?: number;
+  /** IoU with the rendered 3D mask (fusion) or with ground truth (renderer). */
+  iou?: number;
+  area: number;
+}
+
+/** One mask per view (by name) per object: SAM masks of a locked object, or the 3D mask rendered. */
+export interface ViewMasksValue {
+  kind: 'ViewMasks';
+  objects: Array<{ id: number; name: string }>;
+  views: Array<{ view: string; width: number; height: number; objects: ViewObjectMask[] }>;
+  /** SAM embeddings by view name (MultiViewSam), so fusion can prompt SAM again without re-encoding. */
+  embeddings?: Record<string, SamEmbeddingValue>;
+  /** The decoder that made the masks (model id or file), for fusion's self-prompting. */
+  decoder?: { id: string; path?: string };
+}
+
+/**
+ * A 3D object mask (MaskFusion, docs/lock3d.md): logits on the nodes of a
+ * regular grid, stored sparsely over the occupied space (the nodes around
+ * observed surfaces). The mask at a point is the trilinear interpolation of
+ * its cell's node logits over the nodes present; object where > 0.
+ */
+export interface MaskFieldValue {
+  kind: 'MaskField';
+  /** Node (i, j, k) sits at origin + voxelSize * (i, j, k); linear index i + dims[0] * (j + dims[1] * k). */
+  grid: { origin: [number, number, number]; voxelSize: number; dims: [number, number, number] };
+  /** Linear indices of the nodes stored, ascending. */
+  nodes: Uint32Array;
+  /** Per object, per node: logits[o * nodes.length + n]. */
+  logits: Float32Array;
+  /** Per object, per node: summed interpolation weight of the supervising pixels (0 = never observed). */
+  evidence: Float32Array;
+  /** The labelled objects with the views whose SAM masks were fused. */
+  objects: Array<{ id: number; name: string; color: [number, number, number]; views: string[]; rejected: string[] }>;
+  depthSource: 'field' | 'dataset';
+}
