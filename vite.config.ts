@@ -23,7 +23,24 @@ export default defineConfig({
   },
   // Rete's presets use Sass features that Sass now deprecates; their warnings are not ours to fix.
   css: { preprocessorOptions: { scss: { quietDeps: true, silenceDeprecations: ['import', 'global-builtin', 'color-functions'] } } },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  cacheDir: fileURLToPath(new URL('./node_modules/.vite', import.meta.url)),
+  optimizeDeps: {
+    // Listed up front so the first `npm run editor` does not discover them late and reload the page mid-run.
+    include: [
+      'comlink',
+      'fflate',
+      'rete',
+      'rete-area-plugin',
+      'rete-connection-plugin',
+      'rete-history-plugin',
+      'rete-context-menu-plugin',
+      'rete-minimap-plugin',
+      'rete-auto-arrange-plugin',
+      'rete-render-utils',
+      'elkjs/lib/elk.bundled.js',
+    ],
+    exclude: ['onnxruntime-web'],
+  },
   server: { headers: ISOLATION_HEADERS, fs: { allow: [repoRoot] } },
   preview: { headers: ISOLATION_HEADERS },
   worker: { format: 'es' },
