@@ -4,7 +4,7 @@
 import { canConnect, PORT_TYPES, type NodeDescription, type PortType } from '../engine';
 
 /** One distinct colour per port type, for sockets, wires and the legend. */
-export const SOCKET_COLORS: Record<PortType, string> = {
+export const SOCKET_COLORS: Partial<Record<PortType, string>> = {
   Image: '#4caf50',
   Views: '#8bc34a',
   Mask: '#2196f3',
@@ -17,7 +17,19 @@ export const SOCKET_COLORS: Record<PortType, string> = {
   String: '#00bcd4',
   Boolean: '#cddc39',
   Any: '#bdbdbd',
+  Prompts3D: '#f06292',
+  MaskField: '#4dd0e1',
+  ViewMasks: '#64b5f6',
 };
+
+/** A type's colour; a type added to the engine later gets a stable hue from its name until it is given one here. */
+export function socketColor(type: string): string {
+  const known = SOCKET_COLORS[type as PortType];
+  if (known) return known;
+  let h = 0;
+  for (const c of type) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return `hsl(${h}, 65%, 60%)`;
+}
 
 export interface LegendEntry {
   type: PortType;
@@ -34,7 +46,7 @@ export function legendFor(descriptions: readonly NodeDescription[]): LegendEntry
   }
   return (Object.keys(PORT_TYPES) as PortType[])
     .filter((t) => used.has(t))
-    .map((type) => ({ type, color: SOCKET_COLORS[type], description: PORT_TYPES[type] }));
+    .map((type) => ({ type, color: socketColor(type), description: PORT_TYPES[type] }));
 }
 
 export interface SocketRef {

@@ -7,7 +7,7 @@ import { ClassicPreset, type GetSchemes } from 'rete';
 import type { GraphError, GraphNodeJson, NodeDescription, PortType } from '../../engine';
 import type { NodeRunState } from '../run-status';
 import type { NodeActions } from './node-actions';
-import { SOCKET_COLORS } from '../socket-rules';
+import { socketColor } from '../socket-rules';
 
 export class TypedSocket extends ClassicPreset.Socket {
   constructor(readonly portType: PortType) {
@@ -67,7 +67,7 @@ export class Wire extends ClassicPreset.Connection<NodeView, NodeView> {
   constructor(source: NodeView, sourceOutput: string, target: NodeView, targetInput: string) {
     super(source, sourceOutput, target, targetInput);
     const type = source.description.outputs[sourceOutput]?.type;
-    this.color = type ? SOCKET_COLORS[type] : '#999';
+    this.color = type ? socketColor(type) : '#999';
   }
 }
 
