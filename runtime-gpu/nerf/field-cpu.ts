@@ -69,9 +69,12 @@ export class CpuFieldEvaluator implements FieldEvaluator {
     this.wt.set(layout.density1, new Float32Array(layout.density1.rows * layout.density1.cols));
   }
 
-  private densityForward(params: Float32Array, positions: Float32Array, base: number, n: number): void {
+  /** Hash encoding into this.enc (or copied from a stored one), then the density MLP. */
+  private densityForward(params: Float32Array, positions: Float32Array, base: number, n: number, stored?: Float32Array, store?: Float32Array): void {
     const { layout, E, Hd, G } = this;
-    hashEncodeForward(params, layout.levels, positions.subarray(3 * base, 3 * (base + n)), n, this.enc, E);
+    if (stored) this.enc.set(stored.subarray(base * E, (base + n) * E));
+    else hashEncodeForward(params, layout.levels, positions.subarray(3 * base, 3 * (base + n)), n, this.enc, E);
+    if (store) store.set(this.enc.subarray(0, n * E), base * E);
     gemmNT(this.enc, 0, E, params, layout.density1.offset, E, this.h, 0, Hd, n, Hd, E);
     reluInPlace(this.h, n * Hd);
     gemmNT(this.h, 0, Hd, params, layout.density2.offset, Hd, this.d, 0, G, n, G, Hd);
@@ -98,11 +101,11 @@ export class CpuFieldEvaluator implements FieldEvaluator {
     gemmNT(input, 0, width, params, layout.color[hidden]!.offset, width, this.rgbRaw, 0, 3, n, 3, width);
   }
 
-  query(params: Float32Array, positions: Float32Array, sh: Float32Array, count: number, sigma: Float32Array, rgb: Float32Array): void {
+  query(params: Float32Array, positions: Float32Array, sh: Float32Array, count: number, sigma: Float32Array, rgb: Float32Array, enc?: Float32Array): void {
     const G = this.G;
     for (let base = 0; base < count; base += CHUNK) {
       const n = Math.min(CHUNK, count - base);
-      this.densityForward(params, positions, base, n);
+      this.densityForward(params, positions, base, n, undefined, enc);
       this.colorForward(params, sh, base, n);
       for (let s = 0; s < n; s++) {
         sigma[base + s] = densityActivation(this.d[s * G]!);
@@ -122,14 +125,14 @@ export class CpuFieldEvaluator implements FieldEvaluator {
 
   backward(
     params: Float32Array, positions: Float32Array, sh: Float32Array, count: number,
-    dSigma: Float32Array, dRgb: Float32Array, grad: Float32Array,
+    dSigma: Float32Array, dRgb: Float32Array, grad: Float32Array, enc?: Float32Array,
   ): void {
     const { layout, E, Hd, G, Hc, Cin } = this;
     for (const [slot, t] of this.wt) transpose(params, slot.offset, slot.rows, slot.cols, t);
     const hidden = layout.color.length - 1;
     for (let base = 0; base < count; base += CHUNK) {
       const n = Math.min(CHUNK, count - base);
-      this.densityForward(params, positions, base, n);
+      this.densityForward(params, positions, base, n, enc);
       this.colorForward(params, sh, base, n);
       // Sigmoid backward.
       for (let i = 0; i < 3 * n; i++) {

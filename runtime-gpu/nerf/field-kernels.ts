@@ -13,17 +13,26 @@ import type { FieldConfig, ParamLayout } from './config';
 
 export interface FieldEvaluator {
   readonly name: string;
-  /** sigma[s], rgb[3 s..3 s + 2] at `count` samples. */
-  query(params: Float32Array, positions: Float32Array, sh: Float32Array, count: number, sigma: Float32Array, rgb: Float32Array): void | Promise<void>;
+  /**
+   * sigma[s], rgb[3 s..3 s + 2] at `count` samples. With `enc`, the hash
+   * encoding of each sample is also written there (count * encodingWidth
+   * floats), for a later backward pass to reuse.
+   */
+  query(
+    params: Float32Array, positions: Float32Array, sh: Float32Array, count: number,
+    sigma: Float32Array, rgb: Float32Array, enc?: Float32Array,
+  ): void | Promise<void>;
   /** Density only (occupancy grid updates). */
   density(params: Float32Array, positions: Float32Array, count: number, sigma: Float32Array): void | Promise<void>;
   /**
    * grad += d(sum_s dSigma[s] sigma[s] + dRgb[s] . rgb[s]) / d(params), recomputing the
-   * forward pass at the samples (nothing is kept between query and backward).
+   * forward pass at the samples (nothing else is kept between query and
+   * backward). `enc`: the samples' hash encodings from query (saves
+   * recomputing them); the parameters must not have changed since.
    */
   backward(
     params: Float32Array, positions: Float32Array, sh: Float32Array, count: number,
-    dSigma: Float32Array, dRgb: Float32Array, grad: Float32Array,
+    dSigma: Float32Array, dRgb: Float32Array, grad: Float32Array, enc?: Float32Array,
   ): void | Promise<void>;
   dispose?(): void | Promise<void>;
 }

@@ -44,6 +44,9 @@ export class RayBatch {
   readonly tBefore: Float32Array;
   readonly prefix: Float32Array;
   readonly used: Uint8Array;
+  /** Hash encodings of the samples (training only: the backward pass reuses them). */
+  readonly enc?: Float32Array;
+  readonly encodingWidth: number;
   rayCount = 0;
   sampleCount = 0;
   /** Field evaluations of the last march (including samples past termination within a wave). */
@@ -57,8 +60,11 @@ export class RayBatch {
     readonly config: FieldConfig,
     readonly capacityRays: number,
     readonly capacitySamples: number,
+    options: { keepEncoding?: boolean } = {},
   ) {
     const R = capacityRays, S = capacitySamples;
+    this.encodingWidth = config.hash.levels * config.hash.featuresPerLevel;
+    if (options.keepEncoding) this.enc = new Float32Array(S * this.encodingWidth);
     this.nSh = shCoefficients(config.mlp.shDegree);
     this.origin = new Float64Array(3 * R);
     this.dir = new Float64Array(3 * R);
@@ -174,6 +180,7 @@ export class RayBatch {
           count,
           this.sigma.subarray(waveStart, end),
           this.rgb.subarray(3 * waveStart, 3 * end),
+          this.enc?.subarray(this.encodingWidth * waveStart, this.encodingWidth * end),
         );
         this.evaluated += count;
         if (observe) grid.observe(this.positions, this.sigma, waveStart, end);

@@ -10,6 +10,7 @@
 
 import type { Camera, RadianceFieldValue } from '../../engine/values';
 import { Adam } from './adam';
+import { carveFromAlpha } from './carve';
 import { paramLayout, type FieldConfig, type ParamLayout } from './config';
 import type { TrainingSet } from './dataset';
 import type { FieldEvaluator } from './field-kernels';
@@ -96,8 +97,11 @@ export class Nerf {
   }
 
   /** Sets the views trained on (images stay where they are; nothing is copied). */
-  setTrainingSet(set: TrainingSet): void {
+  setTrainingSet(set: TrainingSet, options: { carve?: boolean } = {}): void {
     this.train = new TrainState(set, this.config, this.raysPerBatch, this.sampleBudget);
+    // Start from the visual hull when the views have alpha (box mode only).
+    if ((options.carve ?? true) && !this.grid.hull && set.views.some((v) => v.alpha))
+      this.grid.hull = carveFromAlpha(this.grid, this.config.scene, set.views);
   }
 
   /** One optimisation step on a fresh random batch of rays. */
@@ -161,6 +165,8 @@ export class Nerf {
     // 4. Backward through compositing, gathering the samples that contributed.
     let n = 0;
     const nSh = batch.nSh;
+    const E = batch.encodingWidth;
+    const enc = batch.enc!;
     for (let s = 0; s < batch.sampleCount; s++) {
       if (!batch.used[s]) continue;
       const r = batch.ray[s]!;
@@ -178,10 +184,12 @@ export class Nerf {
       ts.positions[3 * n + 2] = batch.positions[3 * s + 2]!;
       const so = s * nSh, bo = n * nSh;
       for (let c = 0; c < nSh; c++) ts.sh[bo + c] = batch.sampleSh[so + c]!;
+      const eo = s * E, eb = n * E;
+      for (let c = 0; c < E; c++) ts.enc[eb + c] = enc[eo + c]!;
       n++;
     }
     // 5. Backward through the field, then Adam (sparse over the hash tables).
-    if (n > 0) await this.evaluator.backward(this.params, ts.positions, ts.sh, n, ts.dSigma, ts.dRgb, this.grad);
+    if (n > 0) await this.evaluator.backward(this.params, ts.positions, ts.sh, n, ts.dSigma, ts.dRgb, this.grad, ts.enc);
     this.adam.nextStep();
     this.adam.update(this.params, this.grad, 0, this.layout.hashCount, lr, true);
     this.adam.update(this.params, this.grad, this.layout.hashCount, this.layout.count, lr, false);
@@ -192,12 +200,12 @@ export class Nerf {
   }
 
   /**
-   * Occupancy update: the density at a random point of every cell (`all`)
-   * or of a random subset plus a random subset of occupied cells, folded
-   * into the decayed grid with what training observed.
+   * Occupancy update: densities at random points of the candidate cells
+   * (see OccupancyGrid.samplePoints), folded into the decayed grid with what
+   * training observed.
    */
-  async updateOccupancy(all: boolean): Promise<void> {
-    const { cells, positions } = this.grid.samplePoints(this.rng, all);
+  async updateOccupancy(budget = 65536): Promise<void> {
+    const { cells, positions } = this.grid.samplePoints(this.rng, budget);
     const sigma = new Float32Array(cells.length);
     await this.evaluator.density(this.params, positions, cells.length, sigma);
     this.grid.update(cells, sigma, this.stepSize);
@@ -263,6 +271,7 @@ class TrainState {
   readonly sh: Float32Array;
   readonly dSigma: Float32Array;
   readonly dRgb: Float32Array;
+  readonly enc: Float32Array;
 
   constructor(
     readonly set: TrainingSet,
@@ -270,8 +279,9 @@ class TrainState {
     raysPerBatch: number,
     sampleBudget: number,
   ) {
-    this.batch = new RayBatch(config, raysPerBatch, sampleBudget);
+    this.batch = new RayBatch(config, raysPerBatch, sampleBudget, { keepEncoding: true });
     const R = raysPerBatch, S = sampleBudget;
+    this.enc = new Float32Array(S * this.batch.encodingWidth);
     this.target = new Float32Array(3 * R);
     this.background = new Float32Array(3 * R);
     this.final = new Float32Array(3 * R);

@@ -1,11 +1,12 @@
 // Occupancy grid for empty-space skipping (instant-ngp): a G^3 grid over
 // the normalised cube holding a decayed running maximum of the density seen
 // in each cell, and a byte per cell (1 = occupied) derived from it. Updated
-// every few training steps from (a) the density at a random point of every
-// cell (warm-up) or of a random subset of cells plus a random subset of the
-// occupied ones, and (b) for free, the densities the training step itself
-// evaluated (`observe`). A cell is occupied when its density times the march
-// step exceeds min(mean, minOpticalThickness).
+// every few training steps from (a) the density at random points of every
+// candidate cell (the visual hull when the views have alpha, see carve.ts),
+// or of a random subset of cells plus a random subset of the occupied ones
+// when there are too many, and (b) for free, the densities the training step
+// itself evaluated (`observe`). A cell is occupied when its density times the
+// march step exceeds min(mean over candidates, minOpticalThickness).
 
 import type { OccupancyConfig } from './config';
 import type { Rng } from './rng';
@@ -23,6 +24,8 @@ export class OccupancyGrid {
   occupiedCount: number;
   /** Density threshold of the last update. */
   threshold = 0;
+  /** Cells that may ever be occupied (1), e.g. the visual hull from alpha masks; undefined = all. */
+  hull?: Uint8Array;
 
   constructor(
     readonly config: OccupancyConfig,
@@ -60,23 +63,36 @@ export class OccupancyGrid {
   }
 
   /**
-   * Picks the cells to evaluate in this update and writes one random point in
-   * each to `positions`; returns the cell indices. `all`: every cell (warm-up).
+   * Picks the points to evaluate in this update: when the candidate cells
+   * (the hull, else all) number at most `budget`, `pointsPerCell` random
+   * points in every one of them; otherwise `budget` random candidates plus
+   * up to budget/2 random occupied cells, one point each. Returns the cell
+   * of each point and the points (normalised coordinates).
    */
-  samplePoints(rng: Rng, all: boolean): { cells: Uint32Array; positions: Float32Array } {
+  samplePoints(rng: Rng, budget = 65536, pointsPerCell = 2): { cells: Uint32Array; positions: Float32Array } {
     const G = this.resolution;
+    const hull = this.hull;
+    let candidates = this.cells;
+    if (hull) {
+      candidates = 0;
+      for (let i = 0; i < this.cells; i++) candidates += hull[i]!;
+    }
     let cells: Uint32Array;
-    if (all) {
-      cells = new Uint32Array(this.cells);
-      for (let i = 0; i < this.cells; i++) cells[i] = i;
+    if (candidates <= budget) {
+      cells = new Uint32Array(candidates * pointsPerCell);
+      let n = 0;
+      for (let i = 0; i < this.cells; i++) if (!hull || hull[i]) for (let k = 0; k < pointsPerCell; k++) cells[n++] = i;
     } else {
-      const nUniform = Math.ceil(this.cells / 8);
       const occupiedList: number[] = [];
       for (let i = 0; i < this.cells; i++) if (this.occupied[i]) occupiedList.push(i);
-      const nOccupied = Math.min(occupiedList.length, nUniform);
-      cells = new Uint32Array(nUniform + nOccupied);
-      for (let i = 0; i < nUniform; i++) cells[i] = rng.int(this.cells);
-      for (let i = 0; i < nOccupied; i++) cells[nUniform + i] = occupiedList[rng.int(occupiedList.length)]!;
+      const nOccupied = Math.min(occupiedList.length, budget >> 1);
+      cells = new Uint32Array(budget + nOccupied);
+      for (let i = 0; i < budget; i++) {
+        let c = rng.int(this.cells);
+        for (let k = 0; hull && !hull[c] && k < 16; k++) c = rng.int(this.cells);
+        cells[i] = c;
+      }
+      for (let i = 0; i < nOccupied; i++) cells[budget + i] = occupiedList[rng.int(occupiedList.length)]!;
     }
     const positions = new Float32Array(cells.length * 3);
     for (let i = 0; i < cells.length; i++) {
@@ -111,13 +127,18 @@ export class OccupancyGrid {
 
   /** Recomputes the occupied bytes from the densities. */
   rebuild(stepSize: number): void {
-    let sum = 0;
-    for (let i = 0; i < this.cells; i++) sum += this.density[i]!;
-    const mean = sum / this.cells;
+    let sum = 0, n = 0;
+    const hull = this.hull;
+    for (let i = 0; i < this.cells; i++) {
+      if (hull && !hull[i]) continue;
+      sum += this.density[i]!;
+      n++;
+    }
+    const mean = n ? sum / n : 0;
     this.threshold = Math.min(mean, this.config.minOpticalThickness / stepSize);
     let count = 0;
     for (let i = 0; i < this.cells; i++) {
-      const o = this.density[i]! > this.threshold ? 1 : 0;
+      const o = this.density[i]! > this.threshold && (!hull || hull[i]) ? 1 : 0;
       this.occupied[i] = o;
       count += o;
     }
