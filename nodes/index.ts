@@ -4,12 +4,13 @@
 import { NodeRegistry, type NodeDefinition, type RegistryPlugin } from '../engine';
 import { ClipSegEncoder } from './clipseg-encoder';
 import { ImageLoader } from './image-loader';
+import { LOCK3D_NODES } from './lock3d';
 import { MaskRenderer } from './mask-renderer';
 import { PromptToPoints } from './prompt-to-points';
 import { SamDecoder } from './sam-decoder';
 import { SamEncoder } from './sam-encoder';
 
-export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer];
+export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer, ...LOCK3D_NODES];
 
 export const samnerfNodes: RegistryPlugin = (registry) => {
   registry.register(...NODE_DEFINITIONS);
