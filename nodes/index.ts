@@ -6,11 +6,12 @@ import { ClipSegEncoder } from './clipseg-encoder';
 import { ImageLoader } from './image-loader';
 import { LOCK3D_NODES } from './lock3d';
 import { MaskRenderer } from './mask-renderer';
+import { NERF_NODES } from './nerf';
 import { PromptToPoints } from './prompt-to-points';
 import { SamDecoder } from './sam-decoder';
 import { SamEncoder } from './sam-encoder';
 
-export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer, ...LOCK3D_NODES];
+export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer, ...LOCK3D_NODES, ...NERF_NODES];
 
 export const samnerfNodes: RegistryPlugin = (registry) => {
   registry.register(...NODE_DEFINITIONS);

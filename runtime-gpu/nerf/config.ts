@@ -96,6 +96,7 @@ export interface FieldOptions {
   colorLayers?: number;
   marchSteps?: number;
   occupancyResolution?: number;
+  occupancyDecay?: number;
 }
 
 export interface SceneDescription {
@@ -118,15 +119,18 @@ export function configForScene(scene: SceneDescription, options: FieldOptions = 
   const halfSize = Math.max(max[0]! - min[0]!, max[1]! - min[1]!, max[2]! - min[2]!) / 2;
   if (!(halfSize > 0)) throw new Error(`scene bounds are empty: min ${min.join(',')} max ${max.join(',')}`);
   const contract = scene.sceneKind !== 'object';
-  // The finest level resolves about half a pixel at the scene centre; 2048 at most.
+  // The finest level resolves about half a pixel at the scene centre (2048 at most); the march
+  // step is about 1.4 pixels there (instant-ngp's 1024 steps per unit cube are for 800-pixel images).
   const extent = contract ? 4 * halfSize : 2 * halfSize;
-  const auto = scene.pixelFootprint ? Math.min(2048, Math.max(128, Math.round((2 * extent) / scene.pixelFootprint))) : 1024;
+  const footprint = scene.pixelFootprint;
+  const auto = footprint ? Math.min(2048, Math.max(128, Math.round((2 * extent) / footprint))) : 1024;
+  const steps = footprint ? Math.min(1024, Math.max(128, Math.round((2 * halfSize * Math.sqrt(3)) / (1.4 * footprint)))) : 512;
   return {
     version: 1,
     hash: {
-      levels: options.levels ?? 16,
+      levels: options.levels ?? 12,
       featuresPerLevel: 2,
-      log2TableSize: options.log2TableSize ?? 19,
+      log2TableSize: options.log2TableSize ?? 17,
       baseResolution: options.baseResolution ?? 16,
       maxResolution: options.maxResolution ?? auto,
     },
@@ -134,18 +138,18 @@ export function configForScene(scene: SceneDescription, options: FieldOptions = 
       densityHidden: options.densityHidden ?? 64,
       geoFeatures: 15,
       colorHidden: options.colorHidden ?? 64,
-      colorLayers: options.colorLayers ?? 2,
+      colorLayers: options.colorLayers ?? 1,
       shDegree: 4,
     },
     scene: { mode: contract ? 'contract' : 'box', center, halfSize },
     render: {
       near: scene.near,
       far: scene.far,
-      marchSteps: options.marchSteps ?? 512,
+      marchSteps: options.marchSteps ?? steps,
       coneAngle: contract ? 1 / 256 : 0,
       minTransmittance: 1e-4,
       background: [1, 1, 1],
     },
-    occupancy: { resolution: options.occupancyResolution ?? 64, decay: 0.95, minOpticalThickness: 0.01 },
+    occupancy: { resolution: options.occupancyResolution ?? 64, decay: options.occupancyDecay ?? 0.6, minOpticalThickness: 0.01 },
   };
 }

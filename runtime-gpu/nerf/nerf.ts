@@ -11,6 +11,7 @@
 import type { Camera, RadianceFieldValue } from '../../engine/values';
 import { Adam } from './adam';
 import { carveFromAlpha } from './carve';
+import type { Checkpoint } from './checkpoint';
 import { paramLayout, type FieldConfig, type ParamLayout } from './config';
 import type { TrainingSet } from './dataset';
 import type { FieldEvaluator } from './field-kernels';
@@ -246,6 +247,45 @@ export class Nerf {
       }
     }
     return out;
+  }
+
+  /** Everything a checkpoint needs to resume this training exactly. */
+  toCheckpoint(
+    bounds: RadianceFieldValue['bounds'],
+    provenance: RadianceFieldValue['provenance'],
+    training?: { step: number; seconds: number; fingerprint: string },
+  ): Checkpoint {
+    return {
+      field: this.toValue(bounds, provenance),
+      hull: this.grid.hull?.slice(),
+      training: training && {
+        ...training,
+        adamStep: this.adam.step,
+        rngState: this.rng.getState(),
+        samplesPerRay: this.samplesPerRay,
+        adamM: this.adam.m.slice(),
+        adamV: this.adam.v.slice(),
+      },
+    };
+  }
+
+  /** A Nerf from a checkpoint (training resumes where it stopped when the checkpoint has its state). */
+  static fromCheckpoint(ckpt: Checkpoint, evaluator: FieldEvaluator, options: NerfOptions): Nerf {
+    const { field, training } = ckpt;
+    const nerf = new Nerf(field.config, evaluator, options, {
+      params: field.params,
+      occupancy: field.occupancy,
+      adam: training && { m: training.adamM, v: training.adamV, step: training.adamStep },
+      rngState: training?.rngState,
+    });
+    if (ckpt.hull) nerf.grid.hull = ckpt.hull.slice();
+    if (training) nerf.samplesPerRay = training.samplesPerRay;
+    return nerf;
+  }
+
+  /** A Nerf that renders a field value (no training state). */
+  static fromValue(field: RadianceFieldValue, evaluator: FieldEvaluator): Nerf {
+    return new Nerf(field.config, evaluator, { seed: field.provenance.seed }, { params: field.params, occupancy: field.occupancy });
   }
 
   /** The field as a plain value (copies of the buffers). */

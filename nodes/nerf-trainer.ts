@@ -1,0 +1,190 @@
+// NeRFTrainer: trains an instant-ngp-style radiance field (hash grid, small
+// MLPs, occupancy grid, volume rendering) on the train views of a Views
+// value, on the CPU. Writes <out>/<id>/field.ckpt (also every minute while
+// training, so a crashed run resumes), metrics.json and renders/<view>.png
+// for the evaluation views. The math and the file format: docs/nerf.md.
+
+import { defineNode, NodeError, type NodeContext } from '../engine';
+import type { RadianceFieldValue, View, ViewsValue } from '../engine/values';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, viewsFingerprint, type Checkpoint } from '../runtime-gpu/nerf/checkpoint';
+import { configForScene, paramLayout, type FieldConfig } from '../runtime-gpu/nerf/config';
+import { pixelFootprint, trainingSet } from '../runtime-gpu/nerf/dataset';
+import { createFieldEvaluator } from '../runtime-gpu/nerf/evaluators';
+import { Nerf } from '../runtime-gpu/nerf/nerf';
+import { evaluateViews, renderToRgb8, trainNerf, type TrainSummary } from '../runtime-gpu/nerf/trainer';
+import type { SamnerfHost } from './host';
+
+export const NERF_DEVICES = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
+
+/** Train and evaluation views: the train split, and every n-th test view (else val, else held-out train views). */
+export function splitViews(value: ViewsValue, evalEvery: number): { train: View[]; evaluation: View[]; evalSource: string } {
+  let train = value.views.filter((v) => v.split === 'train');
+  if (train.length === 0) train = value.views.filter((v) => v.split !== 'test');
+  if (evalEvery <= 0) return { train, evaluation: [], evalSource: 'none' };
+  for (const split of ['test', 'val'] as const) {
+    const held = value.views.filter((v) => v.split === split);
+    if (held.length > 0) return { train, evaluation: held.filter((_, i) => i % evalEvery === 0), evalSource: `every ${evalEvery === 1 ? '' : ordinal(evalEvery) + ' '}${split} view` };
+  }
+  // No test or val split: hold out every n-th train view.
+  const evaluation = train.filter((_, i) => i % evalEvery === evalEvery - 1);
+  return { train: train.filter((_, i) => i % evalEvery !== evalEvery - 1), evaluation, evalSource: `every ${ordinal(evalEvery)} train view, held out` };
+}
+
+function ordinal(n: number): string {
+  return `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+}
+
+function sameConfig(a: FieldConfig, b: FieldConfig): string | undefined {
+  for (const section of ['hash', 'mlp', 'scene', 'render', 'occupancy'] as const) {
+    const x = JSON.stringify(a[section]), y = JSON.stringify(b[section]);
+    if (x !== y) return `its ${section} settings ${y} differ from this node's ${x}`;
+  }
+  return undefined;
+}
+
+export const NeRFTrainer = defineNode({
+  type: 'NeRFTrainer',
+  version: 1,
+  category: '3D',
+  description: 'Trains a NeRF (hash grid + small MLPs + occupancy grid) on posed views; writes field.ckpt, metrics.json and test renders',
+  inputs: { views: { type: 'Views', description: 'posed images; trains on the train split' } },
+  outputs: { field: { type: 'RadianceField', description: 'the trained field (renders RGB, depth and accumulation)' } },
+  params: {
+    steps: { type: 'integer', default: 20000, min: 0, description: 'stop after this many steps (0: only maxSeconds)' },
+    maxSeconds: { type: 'number', default: 120, min: 0, description: 'stop after this many seconds of training, evaluation excluded (0: only steps)' },
+    raysPerBatch: { type: 'integer', default: 2048, min: 64, max: 1 << 18, description: 'rays per training step (fewer while rays are long)' },
+    hashLevels: { type: 'integer', default: 12, min: 1, max: 32, description: 'levels of the multiresolution hash grid' },
+    log2TableSize: { type: 'integer', default: 17, min: 10, max: 24, description: 'log2 of the hash table size per level' },
+    seed: { type: 'integer', default: 0, min: 0, description: 'random seed (same seed, same field on the CPU)' },
+    learningRate: { type: 'number', default: 0.01, min: 0, max: 1, description: 'Adam learning rate (held, then decayed to 5% over the budget)' },
+    evalViews: { type: 'integer', default: 8, min: 0, description: 'evaluate on every n-th test view (0: no evaluation)' },
+    checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.ckpt'], description: 'a field.ckpt to resume from; training is skipped when it already reached steps or maxSeconds' },
+    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train (the GPU path comes with the GPU runtime; auto = cpu for now)' },
+    evaluator: { type: 'enum', options: ['auto', 'onnxruntime', 'reference'], default: 'auto', advanced: true, description: 'MLP kernels: onnxruntime (fast) or the TypeScript reference' },
+  },
+  async cacheKey(params, host: SamnerfHost) {
+    const path = params.checkpoint as string;
+    if (!path) return undefined;
+    const stat = await host.files.stat(path);
+    return stat ? `${stat.size}:${stat.mtimeMs}` : 'absent';
+  },
+  async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
+    const views = inputs.views as ViewsValue;
+    const device = params.device as (typeof NERF_DEVICES)[number];
+    if (device === 'cuda' || device === 'webgpu')
+      throw new NodeError(`NeRF training on '${device}' is not implemented yet (it comes with the GPU runtime)`, { param: 'device', fix: 'set device to cpu or auto' });
+    const steps = params.steps as number, maxSeconds = params.maxSeconds as number;
+    if (steps === 0 && maxSeconds === 0) throw new NodeError('steps and maxSeconds are both 0, so training would never stop', { param: 'maxSeconds', fix: 'set steps or maxSeconds above 0' });
+    const { train, evaluation, evalSource } = splitViews(views, params.evalViews as number);
+    if (train.length === 0) throw new NodeError('the views hold no training views', { port: 'views', fix: 'connect a dataset with a train split' });
+    let set;
+    try {
+      set = trainingSet(train);
+    } catch (e) {
+      throw new NodeError((e as Error).message, { port: 'views' });
+    }
+    const config = configForScene(
+      { bounds: views.bounds, near: views.near, far: views.far, sceneKind: views.sceneKind, pixelFootprint: pixelFootprint(views) },
+      { levels: params.hashLevels as number, log2TableSize: params.log2TableSize as number },
+    );
+    if (set.compositeBackground) config.render.background = set.compositeBackground;
+    const seed = params.seed as number;
+    const options = { seed, raysPerBatch: params.raysPerBatch as number };
+    const fingerprint = `${viewsFingerprint(train)}|seed=${seed}|rays=${options.raysPerBatch}|lr=${params.learningRate}`;
+    const layout = paramLayout(config);
+    const { evaluator, fallback } = await createFieldEvaluator(config, layout, params.evaluator as 'auto', 'cpu');
+    if (fallback) ctx.log(fallback);
+
+    // Resume from a checkpoint when one is given and matches.
+    let nerf: Nerf | undefined;
+    let startStep = 0, startSeconds = 0;
+    const ckptPath = params.checkpoint as string;
+    if (ckptPath) {
+      const stat = await ctx.host.files.stat(ckptPath);
+      if (stat) {
+        let ckpt: Checkpoint;
+        try {
+          ckpt = decodeCheckpoint(await ctx.host.files.readFile(ckptPath), ckptPath);
+        } catch (e) {
+          if (e instanceof CheckpointError) throw new NodeError(e.message, { param: 'checkpoint', fix: 'point it at a field.ckpt written by NeRFTrainer, or clear it' });
+          throw e;
+        }
+        const mismatch = sameConfig(config, ckpt.field.config) ?? (ckpt.training && ckpt.training.fingerprint !== fingerprint ? 'it was trained on other views or with another seed, batch size or learning rate' : undefined);
+        if (mismatch) throw new NodeError(`checkpoint "${ckptPath}" does not match: ${mismatch}`, { param: 'checkpoint', fix: 'delete it or clear the checkpoint param to train from scratch' });
+        nerf = Nerf.fromCheckpoint(ckpt, evaluator, options);
+        nerf.setTrainingSet(set);
+        startStep = ckpt.training?.step ?? ckpt.field.provenance.steps;
+        startSeconds = ckpt.training?.seconds ?? ckpt.field.provenance.seconds;
+        if (!ckpt.training) {
+          // A field without training state: use it as it is.
+          startStep = Math.max(startStep, steps);
+          startSeconds = Math.max(startSeconds, maxSeconds);
+        }
+        ctx.log(`resuming from ${ckptPath} at step ${startStep} (${startSeconds.toFixed(1)} s)`);
+      } else ctx.log(`checkpoint ${ckptPath} does not exist yet: training from scratch`);
+    }
+    if (!nerf) {
+      nerf = new Nerf(config, evaluator, options);
+      nerf.setTrainingSet(set);
+    }
+    ctx.log(`training on ${train.length} views (${set.pixels} pixels), ${layout.count} parameters, ${evaluator.name}; evaluation on ${evaluation.length} views (${evalSource})`);
+
+    const provenance = (s: { steps: number; seconds: number }, psnrTest?: number): RadianceFieldValue['provenance'] => ({ steps: s.steps, seconds: s.seconds, seed, source: views.source, psnrTest });
+    let lastSave = startSeconds;
+    const save = async (s: { step: number; seconds: number }) => {
+      const bytes = encodeCheckpoint(nerf!.toCheckpoint(views.bounds, provenance({ steps: s.step, seconds: s.seconds }), { ...s, fingerprint }));
+      await ctx.host.output.write(ctx.nodeId, 'field.ckpt', bytes);
+    };
+    let summary: TrainSummary;
+    let psnrTest: number | null = null;
+    try {
+      summary = await trainNerf(nerf, {
+        steps, maxSeconds, learningRate: params.learningRate as number, signal: ctx.signal, startStep, startSeconds,
+        async onProgress(p) {
+          ctx.progress(Math.round(p.fraction * 1000), 1000,
+            `step ${p.step} · loss ${p.loss.toExponential(2)} · PSNR ${p.psnr.toFixed(2)} dB · ${Math.round(p.raysPerSecond)} rays/s · ${p.occupiedCells} occupied cells`);
+          if (p.seconds - lastSave >= 60) {
+            lastSave = p.seconds;
+            await save({ step: p.step, seconds: p.seconds });
+          }
+        },
+      });
+      // Evaluation: renders of the held-out views, and their PSNR.
+      if (evaluation.length > 0) {
+        ctx.progress(1000, 1000, `evaluating on ${evaluation.length} views`);
+        const result = await evaluateViews(nerf, evaluation, {
+          signal: ctx.signal,
+          onView: async (view, render) => {
+            const png = await ctx.host.images.encodePng({ width: render.width, height: render.height, channels: 3, data: renderToRgb8(render) });
+            await ctx.host.output.write(ctx.nodeId, `renders/${view.name}.png`, png);
+          },
+        });
+        psnrTest = result.psnr;
+        ctx.log(`test PSNR ${result.psnr.toFixed(2)} dB over ${evaluation.length} views (${result.seconds.toFixed(1)} s to render)`);
+      }
+    } finally {
+      await evaluator.dispose?.();
+    }
+    const field = nerf.toValue(views.bounds, provenance(summary, psnrTest ?? undefined));
+    await save({ step: summary.steps, seconds: summary.seconds });
+    const metrics = {
+      steps: summary.steps,
+      seconds: round(summary.seconds, 2),
+      psnr_test: psnrTest === null ? null : round(psnrTest, 3),
+      rays_per_second: Math.round(summary.raysPerSecond),
+      samples_per_second: Math.round(summary.samplesPerSecond),
+      eval_views: evaluation.map((v) => v.name),
+      eval_source: evalSource,
+      stopped_by: summary.stoppedBy,
+      evaluator: evaluator.name,
+      parameters: layout.count,
+    };
+    await ctx.host.output.write(ctx.nodeId, 'metrics.json', JSON.stringify(metrics, null, 2) + '\n');
+    return { field };
+  },
+});
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,45 @@
+// Choosing the FieldEvaluator: onnxruntime for the MLPs when a backend is
+// registered (several times faster on the CPU), the TypeScript reference
+// otherwise or on request. A platform adapter (node/index.ts under Node)
+// may install a SessionFactory with tuned session options.
+
+import type { Device } from '../backend';
+import type { FieldConfig, ParamLayout } from './config';
+import { CpuFieldEvaluator } from './field-cpu';
+import type { FieldEvaluator } from './field-kernels';
+import { OrtFieldEvaluator, type SessionFactory } from './field-ort';
+
+export type EvaluatorChoice = 'auto' | 'onnxruntime' | 'reference';
+
+let installedFactory: SessionFactory | undefined;
+
+/** Installs the session factory NeRF evaluators use for onnxruntime (undefined: the backend registry's defaults). */
+export function setNerfSessionFactory(factory: SessionFactory | undefined): void {
+  installedFactory = factory;
+}
+
+export function nerfSessionFactory(): SessionFactory | undefined {
+  return installedFactory;
+}
+
+export interface CreatedEvaluator {
+  evaluator: FieldEvaluator;
+  /** Why the preferred evaluator was not used, when it was not. */
+  fallback?: string;
+}
+
+export async function createFieldEvaluator(
+  config: FieldConfig,
+  layout: ParamLayout,
+  choice: EvaluatorChoice = 'auto',
+  device: Device = 'cpu',
+): Promise<CreatedEvaluator> {
+  if (choice === 'reference') return { evaluator: new CpuFieldEvaluator(config, layout) };
+  try {
+    const factory = device === 'cpu' ? installedFactory : undefined;
+    return { evaluator: await OrtFieldEvaluator.create(config, layout, { device, factory }) };
+  } catch (e) {
+    if (choice === 'onnxruntime') throw e;
+    return { evaluator: new CpuFieldEvaluator(config, layout), fallback: `onnxruntime unavailable (${(e as Error).message.split('\n')[0]}); using the TypeScript reference` };
+  }
+}
