@@ -263,3 +263,43 @@ export interface MaskFieldValue {
   objects: Array<{ id: number; name: string; color: [number, number, number]; views: string[]; rejected: string[] }>;
   depthSource: 'field' | 'dataset';
 }
+
+/**
+ * Configuration of a distilled SAM feature field (FeatureDistiller,
+ * docs/distill.md): a hash grid over the radiance field's normalised cube,
+ * one hidden layer rendered along rays, the patch aggregator, and the output
+ * projection to SAM's 256 channels. Plain JSON.
+ */
+export interface FeatureFieldConfig {
+  version: 1;
+  hash: { levels: number; log2TableSize: number; baseResolution: number; maxResolution: number };
+  /** Width of the per-sample hidden layer (rendered along each ray). */
+  hidden: number;
+  /** Output channels (256 for SAM). */
+  channels: number;
+  /** Rays per cell side: each embedding cell is rendered as patch x patch rays spread evenly over the cell. */
+  patch: number;
+  /** Neighbour aggregation: 3x3 conv (hidden -> aggChannels), ReLU, 3x3 conv (-> hidden), mean over the patch, added to the patch mean. 0 = off. */
+  aggChannels: number;
+  /** Surface weights: the `topK` largest sample weights of a ray, raised to `power`, renormalised; samples below `minWeight` of the total are dropped. */
+  surface: { topK: number; power: number; minWeight: number };
+}
+
+/**
+ * A trained SAM feature field over a frozen radiance field's geometry. The
+ * geometry (density, occupancy) is the radiance field's, carried along so
+ * the value renders on its own.
+ */
+export interface FeatureFieldValue {
+  kind: 'FeatureField';
+  config: FeatureFieldConfig;
+  /** Every trainable parameter (hash tables, then dense weights; layout in runtime-gpu/distill/layout.ts). */
+  params: Float32Array;
+  /** The radiance field whose geometry the features live on (not modified by distillation). */
+  geometry: RadianceFieldValue;
+  /** SAM embedding of padding cells (256 x 64 x 64, channel-major) averaged over training views, with 1 where a training view had padding; null when no training view was padded. */
+  padding: { embedding: Float32Array; observed: Uint8Array } | null;
+  /** The encoder whose embeddings were distilled (a decoder must be of the same family). */
+  model: string;
+  provenance: { steps: number; seconds: number; seed: number; views: string[]; finalLoss: number };
+}

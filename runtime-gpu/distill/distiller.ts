@@ -1,0 +1,323 @@
+// Distillation of SAM image embeddings into a feature field over a frozen
+// radiance field, and rendering of the embedding grid for any camera
+// (docs/distill.md). Platform-neutral CPU reference.
+
+import type { Camera, FeatureFieldConfig, FeatureFieldValue, RadianceFieldValue } from '../../engine/values';
+import { Adam } from '../nerf/adam';
+import { Rng } from '../nerf/rng';
+import { cellGrid, cellRays, EMBED_CELLS, EMBED_SIDE, gridRays, type CellGrid } from './cells';
+import { FeatureHead, type CellBatch } from './head';
+import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
+import { SurfaceSampler, type SurfaceSamples } from './surface';
+
+/** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
+export interface DistillTarget {
+  name: string;
+  camera: Camera;
+  embedding: Float32Array;
+}
+
+interface PreparedView {
+  name: string;
+  grid: CellGrid;
+  /** Surface samples of the patches of the valid cells, in row-major cell order. */
+  surface: SurfaceSamples;
+  /** Targets [valid cell][channel]. */
+  targets: Float32Array;
+}
+
+/** Xavier-uniform dense weights, U(-1e-4, 1e-4) hash entries, zero biases. */
+export function initFeatureParams(config: FeatureFieldConfig, layout: FeatureLayout, rng: Rng): Float32Array {
+  const p = new Float32Array(layout.count);
+  for (let i = 0; i < layout.hashCount; i++) p[i] = rng.uniform(-1e-4, 1e-4);
+  const E = layout.encodingWidth, H = config.hidden, C = config.aggChannels, K = config.channels;
+  const xavier = (off: number, rows: number, cols: number, gain = 1) => {
+    const b = gain * Math.sqrt(6 / (rows + cols));
+    for (let i = 0; i < rows * cols; i++) p[off + i] = rng.uniform(-b, b);
+  };
+  xavier(layout.w1, H, E);
+  if (C > 0) {
+    xavier(layout.conv1, C, 9 * H);
+    // The aggregator starts near zero: the cell feature starts as the plain patch mean.
+    xavier(layout.conv2, H, 9 * C, 0.1);
+  }
+  xavier(layout.wOut, K, H);
+  return p;
+}
+
+export interface DistillStats {
+  loss: number;
+  cells: number;
+  samples: number;
+}
+
+export class FeatureDistillation {
+  readonly layout: FeatureLayout;
+  readonly params: Float32Array;
+  readonly grad: Float32Array;
+  readonly adam: Adam;
+  readonly head: FeatureHead;
+  readonly sampler: SurfaceSampler;
+  readonly rng: Rng;
+  private views: PreparedView[] = [];
+  private padding: FeatureFieldValue['padding'] = null;
+  private batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(0) };
+  private out = new Float32Array(0);
+  private dOut = new Float32Array(0);
+  steps = 0;
+
+  constructor(
+    readonly config: FeatureFieldConfig,
+    readonly geometry: RadianceFieldValue,
+    readonly seed: number,
+    from?: { params: Float32Array },
+  ) {
+    validateFeatureConfig(config);
+    this.layout = featureLayout(config);
+    this.rng = new Rng(seed);
+    if (from && from.params.length !== this.layout.count)
+      throw new Error(`the feature parameters have ${from.params.length} values but the config needs ${this.layout.count}`);
+    this.params = from ? from.params.slice() : initFeatureParams(config, this.layout, this.rng);
+    this.grad = new Float32Array(this.layout.count);
+    this.adam = new Adam(this.layout.count);
+    this.head = new FeatureHead(config, this.layout);
+    this.sampler = new SurfaceSampler(geometry, config.surface);
+  }
+
+  /**
+   * Surface samples of every valid cell's patch of every view (the geometry
+   * is frozen, so they are computed once), targets, the padding template,
+   * and the output bias initialised to the mean target.
+   */
+  async prepare(targets: readonly DistillTarget[], options: { signal?: AbortSignal; progress?: (done: number, total: number) => void } = {}): Promise<void> {
+    const P = this.config.patch, K = this.config.channels;
+    this.views = [];
+    const padSum = new Float64Array(K * EMBED_CELLS);
+    const padCount = new Uint32Array(EMBED_CELLS);
+    const mean = new Float64Array(K);
+    let meanN = 0;
+    for (let v = 0; v < targets.length; v++) {
+      const t = targets[v]!;
+      if (t.embedding.length !== K * EMBED_CELLS) throw new Error(`view ${t.name}: the embedding has ${t.embedding.length} values, expected ${K}x${EMBED_SIDE}x${EMBED_SIDE}`);
+      const grid = cellGrid(t.camera.width, t.camera.height);
+      const { rays } = gridRays(t.camera, grid, P);
+      const n = grid.cols * grid.rows;
+      const surface = await this.sampler.sample(rays, n * P * P, options.signal);
+      const tv = new Float32Array(n * K);
+      for (let y = 0, c = 0; y < grid.rows; y++)
+        for (let x = 0; x < grid.cols; x++, c++) {
+          const cell = y * EMBED_SIDE + x;
+          for (let k = 0; k < K; k++) {
+            const val = t.embedding[k * EMBED_CELLS + cell]!;
+            tv[c * K + k] = val;
+            mean[k] += val;
+          }
+          meanN++;
+        }
+      for (let y = 0; y < EMBED_SIDE; y++)
+        for (let x = 0; x < EMBED_SIDE; x++) {
+          if (x < grid.cols && y < grid.rows) continue;
+          const cell = y * EMBED_SIDE + x;
+          padCount[cell]!++;
+          for (let k = 0; k < K; k++) padSum[k * EMBED_CELLS + cell] += t.embedding[k * EMBED_CELLS + cell]!;
+        }
+      this.views.push({ name: t.name, grid, surface, targets: tv });
+      options.progress?.(v + 1, targets.length);
+    }
+    if (padCount.some((c) => c > 0)) {
+      const embedding = new Float32Array(K * EMBED_CELLS);
+      const observed = new Uint8Array(EMBED_CELLS);
+      for (let cell = 0; cell < EMBED_CELLS; cell++) {
+        if (!padCount[cell]) continue;
+        observed[cell] = 1;
+        for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = padSum[k * EMBED_CELLS + cell]! / padCount[cell]!;
+      }
+      this.padding = { embedding, observed };
+    } else this.padding = null;
+    if (this.steps === 0 && meanN > 0) for (let k = 0; k < K; k++) this.params[this.layout.bOut + k] = mean[k]! / meanN;
+  }
+
+  get preparedViews(): number {
+    return this.views.length;
+  }
+
+  /** One Adam step on `cells` random valid cells of random views; returns the batch's mean squared error. */
+  step(lr: number, cells = 64): DistillStats {
+    if (this.views.length === 0) throw new Error('FeatureDistillation.step: call prepare() with at least one view first');
+    const P2 = this.config.patch * this.config.patch, K = this.config.channels;
+    // Pick cells, gather their rays' samples.
+    const picks: Array<[PreparedView, number]> = [];
+    let samples = 0;
+    for (let i = 0; i < cells; i++) {
+      const view = this.views[this.rng.int(this.views.length)]!;
+      const c = this.rng.int(view.grid.cols * view.grid.rows);
+      picks.push([view, c]);
+      const o = view.surface.offsets;
+      samples += o[(c + 1) * P2]! - o[c * P2]!;
+    }
+    const batch = this.ensureBatch(cells, samples);
+    if (this.out.length < cells * K) {
+      this.out = new Float32Array(cells * K);
+      this.dOut = new Float32Array(cells * K);
+    }
+    let s = 0;
+    for (let i = 0; i < cells; i++) {
+      const [view, c] = picks[i]!;
+      s = appendCell(batch, i, view.surface, c * P2, P2, s);
+    }
+    batch.cells = cells;
+    batch.samples = s;
+    this.head.forward(this.params, batch, this.out);
+    let sse = 0;
+    const scale = 2 / (cells * K);
+    for (let i = 0; i < cells; i++) {
+      const [view, c] = picks[i]!;
+      for (let k = 0; k < K; k++) {
+        const e = this.out[i * K + k]! - view.targets[c * K + k]!;
+        sse += e * e;
+        this.dOut[i * K + k] = scale * e;
+      }
+    }
+    this.head.backward(this.params, batch, this.dOut, this.grad);
+    this.adam.nextStep();
+    this.adam.update(this.params, this.grad, 0, this.layout.hashCount, lr, true);
+    this.adam.update(this.params, this.grad, this.layout.hashCount, this.layout.count, lr, false);
+    this.steps++;
+    return { loss: sse / (cells * K), cells, samples: s };
+  }
+
+  private ensureBatch(cells: number, samples: number): CellBatch {
+    const P2 = this.config.patch * this.config.patch;
+    const b = this.batch;
+    if (b.acc.length < cells * P2) b.acc = new Float32Array(cells * P2);
+    if (b.weights.length < samples) {
+      const n = Math.ceil(samples * 1.5);
+      b.weights = new Float32Array(n);
+      b.positions = new Float32Array(3 * n);
+      b.sampleRay = new Uint32Array(n);
+    }
+    return b;
+  }
+
+  toValue(model: string, provenance: FeatureFieldValue['provenance']): FeatureFieldValue {
+    return {
+      kind: 'FeatureField',
+      config: structuredClone(this.config),
+      params: this.params.slice(),
+      geometry: this.geometry,
+      padding: this.padding ? { embedding: this.padding.embedding.slice(), observed: this.padding.observed.slice() } : null,
+      model,
+      provenance: { ...provenance, views: [...provenance.views] },
+    };
+  }
+}
+
+/** Copies the samples of rays [r0, r0 + P2) of `surface` as cell `cell` of the batch; returns the new sample count. */
+function appendCell(batch: CellBatch, cell: number, surface: SurfaceSamples, r0: number, P2: number, s: number): number {
+  const o = surface.offsets;
+  for (let j = 0; j < P2; j++) {
+    const r = r0 + j, br = cell * P2 + j;
+    batch.acc[br] = surface.acc[r]!;
+    for (let q = o[r]!; q < o[r + 1]!; q++) {
+      batch.weights[s] = surface.weights[q]!;
+      batch.positions[3 * s] = surface.positions[3 * q]!;
+      batch.positions[3 * s + 1] = surface.positions[3 * q + 1]!;
+      batch.positions[3 * s + 2] = surface.positions[3 * q + 2]!;
+      batch.sampleRay[s] = br;
+      s++;
+    }
+  }
+  return s;
+}
+
+export interface RenderedEmbedding {
+  /** [channels, 64, 64] channel-major, the layout of SAM's image_embeddings. */
+  embedding: Float32Array;
+  grid: CellGrid;
+  rays: number;
+  /** Radiance-field evaluations (density only). */
+  evaluated: number;
+  ms: { surface: number; head: number };
+}
+
+/** Renders the embedding grid of a FeatureFieldValue for any camera. */
+export class FeatureFieldRenderer {
+  readonly layout: FeatureLayout;
+  readonly head: FeatureHead;
+  readonly sampler: SurfaceSampler;
+  private readonly paddingMean?: Float32Array;
+
+  constructor(readonly value: FeatureFieldValue) {
+    validateFeatureConfig(value.config);
+    this.layout = featureLayout(value.config);
+    if (value.params.length !== this.layout.count)
+      throw new Error(`the feature field has ${value.params.length} parameters but its config needs ${this.layout.count}`);
+    this.head = new FeatureHead(value.config, this.layout);
+    this.sampler = new SurfaceSampler(value.geometry, value.config.surface);
+    const pad = value.padding;
+    if (pad) {
+      const K = value.config.channels;
+      const mean = new Float32Array(K);
+      let n = 0;
+      for (let cell = 0; cell < EMBED_CELLS; cell++) {
+        if (!pad.observed[cell]) continue;
+        n++;
+        for (let k = 0; k < K; k++) mean[k] += pad.embedding[k * EMBED_CELLS + cell]!;
+      }
+      for (let k = 0; k < K; k++) mean[k] /= Math.max(1, n);
+      this.paddingMean = mean;
+    }
+  }
+
+  /**
+   * The 64 x 64 grid for `camera`: valid cells rendered from their patches;
+   * padding cells from the training views' padding embeddings at the same
+   * cell (their mean where no training view was padded there; zero when no
+   * training view had padding).
+   */
+  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number } = {}): Promise<RenderedEmbedding> {
+    const { config } = this.value;
+    const P = config.patch, P2 = P * P, K = config.channels;
+    const grid = cellGrid(camera.width, camera.height);
+    const embedding = new Float32Array(K * EMBED_CELLS);
+    const chunk = options.chunkCells ?? 256;
+    const n = grid.cols * grid.rows;
+    const rays = new Float64Array(6 * chunk * P2);
+    const out = new Float32Array(chunk * K);
+    const ms = { surface: 0, head: 0 };
+    let evaluated = 0;
+    const batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(chunk * P2) };
+    for (let c0 = 0; c0 < n; c0 += chunk) {
+      const c1 = Math.min(n, c0 + chunk);
+      for (let c = c0; c < c1; c++) cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), P, rays, (c - c0) * P2);
+      const t0 = performance.now();
+      const surface = await this.sampler.sample(rays, (c1 - c0) * P2, options.signal);
+      evaluated += this.sampler.evaluated;
+      const t1 = performance.now();
+      batch.cells = c1 - c0;
+      batch.samples = surface.weights.length;
+      batch.positions = surface.positions;
+      batch.weights = surface.weights;
+      batch.acc = surface.acc;
+      batch.sampleRay = new Uint32Array(batch.samples);
+      for (let r = 0; r < surface.rays; r++) batch.sampleRay.fill(r, surface.offsets[r]!, surface.offsets[r + 1]!);
+      this.head.forward(this.value.params, batch, out);
+      for (let c = c0; c < c1; c++) {
+        const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
+        for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = out[(c - c0) * K + k]!;
+      }
+      ms.surface += t1 - t0;
+      ms.head += performance.now() - t1;
+    }
+    const pad = this.value.padding;
+    if (pad && this.paddingMean) {
+      for (let y = 0; y < EMBED_SIDE; y++)
+        for (let x = 0; x < EMBED_SIDE; x++) {
+          if (x < grid.cols && y < grid.rows) continue;
+          const cell = y * EMBED_SIDE + x;
+          for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = pad.observed[cell] ? pad.embedding[k * EMBED_CELLS + cell]! : this.paddingMean[k]!;
+        }
+    }
+    return { embedding, grid, rays: n * P2, evaluated, ms };
+  }
+}
