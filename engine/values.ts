@@ -299,6 +299,8 @@ export interface FeatureFieldValue {
   geometry: RadianceFieldValue;
   /** SAM embedding of padding cells (256 x 64 x 64, channel-major) averaged over training views, with 1 where a training view had padding; null when no training view was padded. */
   padding: { embedding: Float32Array; observed: Uint8Array } | null;
+  /** Per-cell prior added to the rendered features (256 x 64 x 64, channel-major): the mean target at each grid position over the training views (SAM embeddings carry an image-position component that no 3D field can hold); null = off. */
+  prior: Float32Array | null;
   /** The encoder whose embeddings were distilled (a decoder must be of the same family). */
   model: string;
   provenance: { steps: number; seconds: number; seed: number; views: string[]; finalLoss: number };

@@ -3,6 +3,7 @@
 
 import { NodeRegistry, type NodeDefinition, type RegistryPlugin } from '../engine';
 import { ClipSegEncoder } from './clipseg-encoder';
+import { DISTILL_NODES } from './distill';
 import { ImageLoader } from './image-loader';
 import { LOCK3D_NODES } from './lock3d';
 import { MaskRenderer } from './mask-renderer';
@@ -11,7 +12,7 @@ import { PromptToPoints } from './prompt-to-points';
 import { SamDecoder } from './sam-decoder';
 import { SamEncoder } from './sam-encoder';
 
-export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer, ...LOCK3D_NODES, ...NERF_NODES];
+export const NODE_DEFINITIONS: NodeDefinition[] = [ImageLoader, ClipSegEncoder, PromptToPoints, SamEncoder, SamDecoder, MaskRenderer, ...LOCK3D_NODES, ...NERF_NODES, ...DISTILL_NODES];
 
 export const samnerfNodes: RegistryPlugin = (registry) => {
   registry.register(...NODE_DEFINITIONS);

@@ -27,6 +27,7 @@ export function encodeFeatureCheckpoint(value: FeatureFieldValue): Uint8Array {
     ['geometry.occupancy.density', value.geometry.occupancy.density],
     ['geometry.occupancy.occupied', value.geometry.occupancy.occupied],
   ];
+  if (value.prior) arrays.push(['prior', value.prior]);
   if (value.padding) arrays.push(['padding.embedding', value.padding.embedding], ['padding.observed', value.padding.observed]);
   let offset = 0;
   const entries: ArrayEntry[] = arrays.map(([name, a]) => {
@@ -105,6 +106,7 @@ export function decodeFeatureCheckpoint(bytes: Uint8Array): FeatureFieldValue {
       provenance: g.provenance,
     },
     padding: emb ? { embedding: emb, observed: need<Uint8Array>('padding.observed') } : null,
+    prior: (get('prior') as Float32Array | undefined) ?? null,
     model: header.model,
     provenance: header.provenance,
   };

@@ -61,6 +61,7 @@ export class FeatureDistillation {
   readonly rng: Rng;
   private views: PreparedView[] = [];
   private padding: FeatureFieldValue['padding'] = null;
+  private prior: Float32Array | null = null;
   private batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(0) };
   private out = new Float32Array(0);
   private dOut = new Float32Array(0);
@@ -89,8 +90,9 @@ export class FeatureDistillation {
    * is frozen, so they are computed once), targets, the padding template,
    * and the output bias initialised to the mean target.
    */
-  async prepare(targets: readonly DistillTarget[], options: { signal?: AbortSignal; progress?: (done: number, total: number) => void } = {}): Promise<void> {
+  async prepare(targets: readonly DistillTarget[], options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean } = {}): Promise<void> {
     const P = this.config.patch, K = this.config.channels;
+    const usePrior = options.prior ?? true;
     this.views = [];
     const padSum = new Float64Array(K * EMBED_CELLS);
     const padCount = new Uint32Array(EMBED_CELLS);
@@ -123,6 +125,30 @@ export class FeatureDistillation {
         }
       this.views.push({ name: t.name, grid, surface, targets: tv });
       options.progress?.(v + 1, targets.length);
+    }
+    // Per-cell prior: mean target per grid position over the views (the global mean where no view has the cell); targets become residuals.
+    this.prior = null;
+    if (usePrior) {
+      const sum = new Float64Array(K * EMBED_CELLS);
+      const count = new Uint32Array(EMBED_CELLS);
+      for (const view of this.views)
+        for (let y = 0, c = 0; y < view.grid.rows; y++)
+          for (let x = 0; x < view.grid.cols; x++, c++) {
+            const cell = y * EMBED_SIDE + x;
+            count[cell]!++;
+            for (let k = 0; k < K; k++) sum[k * EMBED_CELLS + cell] += view.targets[c * K + k]!;
+          }
+      const prior = new Float32Array(K * EMBED_CELLS);
+      for (let cell = 0; cell < EMBED_CELLS; cell++)
+        for (let k = 0; k < K; k++) prior[k * EMBED_CELLS + cell] = count[cell] ? sum[k * EMBED_CELLS + cell]! / count[cell]! : mean[k]! / Math.max(1, meanN);
+      for (const view of this.views)
+        for (let y = 0, c = 0; y < view.grid.rows; y++)
+          for (let x = 0; x < view.grid.cols; x++, c++) {
+            const cell = y * EMBED_SIDE + x;
+            for (let k = 0; k < K; k++) view.targets[c * K + k]! -= prior[k * EMBED_CELLS + cell]!;
+          }
+      this.prior = prior;
+      mean.fill(0);
     }
     if (padCount.some((c) => c > 0)) {
       const embedding = new Float32Array(K * EMBED_CELLS);
@@ -206,6 +232,7 @@ export class FeatureDistillation {
       params: this.params.slice(),
       geometry: this.geometry,
       padding: this.padding ? { embedding: this.padding.embedding.slice(), observed: this.padding.observed.slice() } : null,
+      prior: this.prior ? this.prior.slice() : null,
       model,
       provenance: { ...provenance, views: [...provenance.views] },
     };
@@ -304,7 +331,8 @@ export class FeatureFieldRenderer {
       this.head.forward(this.value.params, batch, out);
       for (let c = c0; c < c1; c++) {
         const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
-        for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = out[(c - c0) * K + k]!;
+        const prior = this.value.prior;
+        for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = out[(c - c0) * K + k]! + (prior ? prior[k * EMBED_CELLS + cell]! : 0);
       }
       ms.surface += t1 - t0;
       ms.head += performance.now() - t1;

