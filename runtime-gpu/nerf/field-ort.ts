@@ -27,6 +27,7 @@ export class OrtFieldEvaluator implements FieldEvaluator {
   private readonly nSh: number;
   private readonly enc: Float32Array;
   private readonly weightNames: string[];
+  private readonly weightCopy: Float32Array;
 
   private constructor(
     readonly config: FieldConfig,
@@ -40,6 +41,7 @@ export class OrtFieldEvaluator implements FieldEvaluator {
     this.nSh = shCoefficients(config.mlp.shDegree);
     this.enc = new Float32Array(CHUNK * this.E);
     this.weightNames = weightNames;
+    this.weightCopy = new Float32Array(layout.count - layout.density1.offset);
   }
 
   /**
@@ -62,12 +64,19 @@ export class OrtFieldEvaluator implements FieldEvaluator {
     return new OrtFieldEvaluator(config, layout, { forward, density, backward }, graphs.weightNames, device);
   }
 
+  /**
+   * The MLP weights as feeds. They are copied out of the parameter buffer
+   * (a few thousand floats): onnxruntime-node refuses views of a
+   * SharedArrayBuffer, which the parameters are when shards share them.
+   */
   private weights(params: Float32Array, count = this.weightNames.length): Record<string, TensorData> {
     const slots = [this.layout.density1, this.layout.density2, ...this.layout.color];
     const feeds: Record<string, TensorData> = {};
+    const first = slots[0]!.offset;
+    this.weightCopy.set(params.subarray(first, this.layout.count));
     for (let i = 0; i < count; i++) {
       const s = slots[i]!;
-      feeds[this.weightNames[i]!] = tensor('float32', params.subarray(s.offset, s.offset + s.rows * s.cols), [s.rows, s.cols]);
+      feeds[this.weightNames[i]!] = tensor('float32', this.weightCopy.subarray(s.offset - first, s.offset - first + s.rows * s.cols), [s.rows, s.cols]);
     }
     return feeds;
   }

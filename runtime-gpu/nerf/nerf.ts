@@ -15,11 +15,12 @@ import type { Checkpoint } from './checkpoint';
 import { paramLayout, type FieldConfig, type ParamLayout } from './config';
 import type { TrainingSet } from './dataset';
 import type { FieldEvaluator } from './field-kernels';
-import { marchStep, RAY_DONE, RayBatch } from './marcher';
+import { marchStep, RayBatch } from './marcher';
 import { OccupancyGrid } from './occupancy';
 import { pixelRay } from './rays';
 import { Rng } from './rng';
-import { compositeBackwardSample, RAY_STATE } from './volume';
+import { createRayPlan, TrainShard, type RayPlan, type RemoteShard } from './shard';
+import { RAY_STATE } from './volume';
 
 export interface StepStats {
   /** Mean squared error of the batch (over rays and channels, random backgrounds included). */
@@ -44,10 +45,18 @@ export interface RenderOutput {
 
 export interface NerfOptions {
   seed: number;
+  /** Keep parameters, occupancy and the ray plan in shared memory (for shards on other threads). */
+  shared?: boolean;
   /** Target rays per training step (fewer while rays are long, see sampleBudget). */
   raysPerBatch?: number;
   /** Samples kept per training step at most (default raysPerBatch * 48). */
   sampleBudget?: number;
+}
+
+function sharedCopy(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
 }
 
 /** Xavier-uniform MLP weights and U(-1e-4, 1e-4) hash entries (instant-ngp), from the seed. */
@@ -71,7 +80,10 @@ export class Nerf {
   readonly stepSize: number;
   readonly raysPerBatch: number;
   readonly sampleBudget: number;
-  private train?: TrainState;
+  private shard?: TrainShard;
+  /** Shards on other threads (attachShards). */
+  private remoteShards: RemoteShard[] = [];
+  readonly plan: RayPlan;
   private renderBatch?: RayBatch;
   /** Running estimate of samples kept per ray, to size the next batch. */
   private samplesPerRay = 64;
@@ -87,19 +99,36 @@ export class Nerf {
     this.rng = new Rng(options.seed);
     if (from && from.params.length !== this.layout.count)
       throw new Error(`the parameters have ${from.params.length} values but the config needs ${this.layout.count}`);
-    this.params = from ? from.params.slice() : initParams(this.layout, this.rng);
+    const initial = from ? from.params : initParams(this.layout, this.rng);
+    // With `shared`, what other threads read lives in SharedArrayBuffers (parameters, occupancy, ray plan).
+    this.shared = !!options.shared;
+    this.params = this.shared ? sharedCopy(initial) : initial.slice();
     if (from?.rngState) this.rng.setState(from.rngState);
     this.grad = new Float32Array(this.layout.count);
     this.adam = new Adam(this.layout.count, undefined, from?.adam);
-    this.grid = new OccupancyGrid(config.occupancy, from?.occupancy);
+    this.grid = new OccupancyGrid(config.occupancy, from?.occupancy, { shared: this.shared });
     this.stepSize = marchStep(config);
     this.raysPerBatch = options.raysPerBatch ?? 4096;
     this.sampleBudget = options.sampleBudget ?? this.raysPerBatch * 48;
+    this.plan = createRayPlan(this.raysPerBatch, this.shared);
+  }
+
+  readonly shared: boolean;
+
+  /**
+   * Shards on other threads that take a share of every step's rays (see
+   * node/shard-pool.ts). They read the parameters, the occupancy grid and
+   * the ray plan from shared memory, so the Nerf must be `shared`.
+   */
+  attachShards(shards: RemoteShard[]): void {
+    if (shards.length && !this.shared) throw new Error('attachShards: create the Nerf with { shared: true }');
+    this.remoteShards = shards;
+    this.grid.extraObserved = shards.map((s) => s.observed);
   }
 
   /** Sets the views trained on (images stay where they are; nothing is copied). */
   setTrainingSet(set: TrainingSet, options: { carve?: boolean } = {}): void {
-    this.train = new TrainState(set, this.config, this.raysPerBatch, this.sampleBudget);
+    this.shard = new TrainShard(this.config, this.evaluator, set, this.raysPerBatch, this.sampleBudget);
     // Start from the visual hull when the views have alpha (box mode only).
     if ((options.carve ?? true) && !this.grid.hull && set.views.some((v) => v.alpha))
       this.grid.hull = carveFromAlpha(this.grid, this.config.scene, set.views);
@@ -107,97 +136,59 @@ export class Nerf {
 
   /** One optimisation step on a fresh random batch of rays. */
   async trainStep(lr: number): Promise<StepStats> {
-    const ts = this.train;
-    if (!ts) throw new Error('trainStep: call setTrainingSet first');
-    const { rng, ray } = this;
-    const batch = ts.batch;
-    batch.reset();
+    const shard = this.shard;
+    if (!shard) throw new Error('trainStep: call setTrainingSet first');
+    const { rng, plan } = this;
     const nRays = Math.min(this.raysPerBatch, Math.max(64, Math.floor(this.sampleBudget / Math.max(1, this.samplesPerRay))));
-    const views = ts.set.views;
-    const compositeBg = ts.set.compositeBackground;
-    // 1. Rays: random view, random pixel; random background where alpha is known.
+    const views = shard.set.views;
+    const randomBg = !!shard.set.compositeBackground;
+    const fixedBg = this.config.render.background;
+    // 1. Rays: random view, random pixel, random offset along the ray; random background where alpha is known.
     for (let i = 0; i < nRays; i++) {
-      const view = views[rng.int(views.length)]!;
-      const { width, height } = view.image;
-      const u = rng.int(width), v = rng.int(height);
-      const z = pixelRay(view.camera, u, v, ray);
-      const r = batch.addRay(ray[0]!, ray[1]!, ray[2]!, ray[3]!, ray[4]!, ray[5]!, rng.next(), z);
-      const p = v * width + u;
-      const d = view.image.data;
-      let tr = d[3 * p]! / 255, tg = d[3 * p + 1]! / 255, tb = d[3 * p + 2]! / 255;
-      let br = this.config.render.background[0], bg = this.config.render.background[1], bb = this.config.render.background[2];
-      if (compositeBg && view.alpha) {
-        // Re-composite over a random colour: I' = I + (1 - a) (b - B), exact from the composite and alpha.
-        br = rng.next();
-        bg = rng.next();
-        bb = rng.next();
-        const t = 1 - view.alpha[p]! / 255;
-        tr += t * (br - compositeBg[0]);
-        tg += t * (bg - compositeBg[1]);
-        tb += t * (bb - compositeBg[2]);
-      }
-      ts.target[3 * r] = tr;
-      ts.target[3 * r + 1] = tg;
-      ts.target[3 * r + 2] = tb;
-      ts.background[3 * r] = br;
-      ts.background[3 * r + 1] = bg;
-      ts.background[3 * r + 2] = bb;
+      const v = rng.int(views.length);
+      const { width, height } = views[v]!.image;
+      plan.view[i] = v;
+      const u = rng.int(width);
+      plan.pixel[i] = rng.int(height) * width + u;
+      plan.jitter[i] = rng.next();
+      const withAlpha = randomBg && views[v]!.alpha;
+      for (let c = 0; c < 3; c++) plan.background[3 * i + c] = withAlpha ? rng.next() : fixedBg[c]!;
     }
-    // 2. March and evaluate (forward), feeding the occupancy grid.
-    await batch.march(this.evaluator, this.params, this.grid, { observe: true, retain: true });
-    // 3. Loss per finished ray; dL/dC = 2 (C - target) / (3 n).
-    let used = 0;
-    for (let r = 0; r < nRays; r++) if (batch.status[r] === RAY_DONE) used++;
-    const scale = used > 0 ? 2 / (3 * used) : 0;
-    let sse = 0;
-    const fin = ts.final, dC = ts.dC;
-    for (let r = 0; r < nRays; r++) {
-      if (batch.status[r] !== RAY_DONE) {
-        dC[3 * r] = dC[3 * r + 1] = dC[3 * r + 2] = 0;
-        continue;
-      }
-      batch.colorOf(r, ts.background[3 * r]!, ts.background[3 * r + 1]!, ts.background[3 * r + 2]!, fin, 3 * r);
-      for (let c = 0; c < 3; c++) {
-        const e = fin[3 * r + c]! - ts.target[3 * r + c]!;
-        sse += e * e;
-        dC[3 * r + c] = scale * e;
+    // 2. Forward and backward, split over the shards (fixed split: deterministic).
+    const lossScale = 2 / (3 * nRays);
+    const remote = this.remoteShards;
+    const parts = remote.length + 1;
+    const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.round((k * nRays) / parts));
+    const results = await Promise.all([
+      shard.run(this.params, this.grid, plan, 0, bounds[1]!, lossScale, this.grad),
+      ...remote.map((r, k) => r.run(bounds[k + 1]!, bounds[k + 2]!, lossScale)),
+    ]);
+    for (const r of remote) {
+      const g = r.grad, grad = this.grad;
+      for (let i = 0; i < g.length; i++) {
+        const x = g[i]!;
+        if (x !== 0) {
+          grad[i] += x;
+          g[i] = 0;
+        }
       }
     }
-    // 4. Backward through compositing, gathering the samples that contributed.
-    let n = 0;
-    const nSh = batch.nSh;
-    const E = batch.encodingWidth;
-    const enc = batch.enc!;
-    for (let s = 0; s < batch.sampleCount; s++) {
-      if (!batch.used[s]) continue;
-      const r = batch.ray[s]!;
-      if (batch.status[r] !== RAY_DONE) continue;
-      compositeBackwardSample(
-        batch.sigma[s]!, batch.delta[s]!, batch.tBefore[s]!,
-        batch.rgb[3 * s]!, batch.rgb[3 * s + 1]!, batch.rgb[3 * s + 2]!,
-        batch.prefix[3 * s]!, batch.prefix[3 * s + 1]!, batch.prefix[3 * s + 2]!,
-        fin[3 * r]!, fin[3 * r + 1]!, fin[3 * r + 2]!,
-        dC[3 * r]!, dC[3 * r + 1]!, dC[3 * r + 2]!,
-        ts.dSigma, ts.dRgb, n,
-      );
-      ts.positions[3 * n] = batch.positions[3 * s]!;
-      ts.positions[3 * n + 1] = batch.positions[3 * s + 1]!;
-      ts.positions[3 * n + 2] = batch.positions[3 * s + 2]!;
-      const so = s * nSh, bo = n * nSh;
-      for (let c = 0; c < nSh; c++) ts.sh[bo + c] = batch.sampleSh[so + c]!;
-      const eo = s * E, eb = n * E;
-      for (let c = 0; c < E; c++) ts.enc[eb + c] = enc[eo + c]!;
-      n++;
-    }
-    // 5. Backward through the field, then Adam (sparse over the hash tables).
-    if (n > 0) await this.evaluator.backward(this.params, ts.positions, ts.sh, n, ts.dSigma, ts.dRgb, this.grad, ts.enc);
+    // 3. Adam (sparse over the hash tables).
     this.adam.nextStep();
     this.adam.update(this.params, this.grad, 0, this.layout.hashCount, lr, true);
     this.adam.update(this.params, this.grad, this.layout.hashCount, this.layout.count, lr, false);
+    let used = 0, sse = 0, samples = 0, evaluated = 0, kept = 0;
+    for (const r of results) {
+      used += r.used;
+      sse += r.sse;
+      samples += r.samples;
+      evaluated += r.evaluated;
+      kept += r.kept;
+    }
     // Samples a finished ray costs (dropped rays make it larger, so the next batch has fewer rays).
-    const perRay = batch.sampleCount / Math.max(1, used);
+    const perRay = kept / Math.max(1, used);
     this.samplesPerRay = used < nRays ? perRay : 0.7 * this.samplesPerRay + 0.3 * perRay;
-    return { loss: used > 0 ? sse / (3 * used) : 0, rays: used, samples: n, evaluated: batch.evaluated };
+    return { loss: used > 0 ? sse / (3 * used) : 0, rays: used, samples, evaluated };
   }
 
   /**
@@ -298,37 +289,5 @@ export class Nerf {
       bounds: structuredClone(bounds),
       provenance: { ...provenance },
     };
-  }
-}
-
-class TrainState {
-  readonly batch: RayBatch;
-  readonly target: Float32Array;
-  readonly background: Float32Array;
-  readonly final: Float32Array;
-  readonly dC: Float32Array;
-  readonly positions: Float32Array;
-  readonly sh: Float32Array;
-  readonly dSigma: Float32Array;
-  readonly dRgb: Float32Array;
-  readonly enc: Float32Array;
-
-  constructor(
-    readonly set: TrainingSet,
-    config: FieldConfig,
-    raysPerBatch: number,
-    sampleBudget: number,
-  ) {
-    this.batch = new RayBatch(config, raysPerBatch, sampleBudget, { keepEncoding: true });
-    const R = raysPerBatch, S = sampleBudget;
-    this.enc = new Float32Array(S * this.batch.encodingWidth);
-    this.target = new Float32Array(3 * R);
-    this.background = new Float32Array(3 * R);
-    this.final = new Float32Array(3 * R);
-    this.dC = new Float32Array(3 * R);
-    this.positions = new Float32Array(3 * S);
-    this.sh = new Float32Array(this.batch.nSh * S);
-    this.dSigma = new Float32Array(S);
-    this.dRgb = new Float32Array(3 * S);
   }
 }

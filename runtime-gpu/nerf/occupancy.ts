@@ -19,7 +19,7 @@ export class OccupancyGrid {
   /** 1 = occupied (marched), 0 = skipped. */
   readonly occupied: Uint8Array;
   /** Max density seen by training samples since the last update. */
-  private readonly observed: Float32Array;
+  readonly observed: Float32Array;
   /** Number of occupied cells. */
   occupiedCount: number;
   /** Density threshold of the last update. */
@@ -27,17 +27,31 @@ export class OccupancyGrid {
   /** Cells that may ever be occupied (1), e.g. the visual hull from alpha masks; undefined = all. */
   hull?: Uint8Array;
 
+  /** Observations of shards on other threads (shared memory), folded in and zeroed at each update. */
+  extraObserved: Float32Array[] = [];
+
+  /**
+   * `shared`: the occupied bytes live in a SharedArrayBuffer (other threads march with them).
+   * `wrap`: use the given state's arrays as they are (a shard's view of the main thread's grid).
+   */
   constructor(
     readonly config: OccupancyConfig,
-    state?: { density: Float32Array; occupied: Uint8Array },
+    state?: { density: Float32Array; occupied: Uint8Array; observed?: Float32Array },
+    options: { shared?: boolean; wrap?: boolean } = {},
   ) {
     const G = config.resolution;
     this.resolution = G;
     this.cells = G * G * G;
-    this.density = state ? state.density.slice() : new Float32Array(this.cells);
-    this.occupied = state ? state.occupied.slice() : new Uint8Array(this.cells).fill(1);
-    this.observed = new Float32Array(this.cells);
-    if (this.density.length !== this.cells || this.occupied.length !== this.cells)
+    this.density = state ? (options.wrap ? state.density : state.density.slice()) : new Float32Array(this.cells);
+    if (options.wrap && state) this.occupied = state.occupied;
+    else {
+      this.occupied = options.shared ? new Uint8Array(new SharedArrayBuffer(this.cells)) : new Uint8Array(this.cells);
+      if (state) this.occupied.set(state.occupied);
+      else this.occupied.fill(1);
+    }
+    this.observed =
+      options.wrap && state?.observed ? state.observed : options.shared ? new Float32Array(new SharedArrayBuffer(4 * this.cells)) : new Float32Array(this.cells);
+    if ((!options.wrap && this.density.length !== this.cells) || this.occupied.length !== this.cells)
       throw new Error(`occupancy grid state has ${this.density.length} cells, expected ${this.cells}`);
     this.occupiedCount = 0;
     for (let i = 0; i < this.cells; i++) this.occupiedCount += this.occupied[i]!;
@@ -112,6 +126,10 @@ export class OccupancyGrid {
    */
   update(cells: Uint32Array, sigma: Float32Array, stepSize: number): void {
     const { density, observed } = this;
+    for (const extra of this.extraObserved) {
+      for (let i = 0; i < this.cells; i++) if (extra[i]! > observed[i]!) observed[i] = extra[i]!;
+      extra.fill(0);
+    }
     const decay = this.config.decay;
     for (let i = 0; i < this.cells; i++) {
       const d = density[i]! * decay;

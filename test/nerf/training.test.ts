@@ -111,3 +111,27 @@ describe('NeRF training on an analytic sphere', () => {
     expect(() => decodeCheckpoint(new Uint8Array(64), 'zero.ckpt')).toThrow(/not a samnerf field checkpoint/);
   }, 30_000);
 });
+
+describe('training with a worker-thread shard (Node adapter)', () => {
+  it('splits each step with a worker: deterministic for a seed, and it learns', async () => {
+    const { attachWorkerShards } = await import('../../runtime-gpu/nerf/node/shard-pool');
+    const make = async () => {
+      const config = smallFieldConfig();
+      const { evaluator } = await createFieldEvaluator(config, paramLayout(config), 'onnxruntime');
+      const nerf = new Nerf(config, evaluator, { seed: 9, raysPerBatch: 512, shared: true });
+      const set = trainingSet(train);
+      nerf.setTrainingSet(set);
+      const shards = await attachWorkerShards(nerf, set, 1, 'onnxruntime');
+      return { nerf, shards };
+    };
+    const a = await make(), b = await make();
+    try {
+      for (const { nerf } of [a, b]) await trainNerf(nerf, { steps: 60, maxSeconds: 0, learningRate: 1e-2 });
+      expect(Buffer.from(a.nerf.params.buffer).equals(Buffer.from(b.nerf.params.buffer))).toBe(true);
+      const result = await evaluateViews(a.nerf, test);
+      expect(result.psnr).toBeGreaterThan(meanColourPsnr() + 8);
+    } finally {
+      for (const s of [...a.shards, ...b.shards]) await s.dispose();
+    }
+  }, 60_000);
+});
