@@ -29,6 +29,7 @@ export const MaskFusion = defineNode({
   },
   params: {
     rejectIoU: { type: 'number', default: 0.5, min: 0, max: 1, step: 0.05, description: 'a SAM mask whose IoU with the rendered 3D mask is below this is rejected' },
+    trustIoU: { type: 'number', default: 0.75, min: 0, max: 1, step: 0.05, advanced: true, description: 'in the first sweep, a SAM mask from the re-projected clicks agreeing this well with the 3D mask is fused without prompting SAM again' },
     selfPromptPoints: { type: 'integer', default: 3, min: 0, max: 20, description: 'most points per view prompted from the rendered 3D mask (SA3D self-prompting); 0 = the user\'s re-projected points only' },
     refineRounds: { type: 'integer', default: 1, min: 0, max: 5, description: 'passes over every view with the finished 3D mask after the first sweep' },
     refineBox: { type: 'boolean', default: true, description: 'in those passes, also prompt SAM with the box around the rendered 3D mask' },
@@ -87,6 +88,7 @@ export const MaskFusion = defineNode({
     const fits: FusionResult[] = [];
     const options = {
       rejectIoU: params.rejectIoU as number,
+      trustIoU: params.trustIoU as number,
       selfPromptPoints: params.selfPromptPoints as number,
       refineRounds: params.refineRounds as number,
       refineBox: params.refineBox as boolean,

@@ -7,10 +7,11 @@
 
 import { defineNode, NodeError, type NodeContext } from '../engine';
 import type { ImageValue, MaskFieldValue, Prompts3DValue, RadianceFieldValue, ViewMasksValue, ViewObjectMask, ViewsValue } from '../engine/values';
+import { encodeApng } from '../runtime-gpu/image/apng';
 import { drawPoints, tintMask } from '../runtime-gpu/image/draw';
 import type { SamnerfHost } from './host';
 import { colorParam } from './params';
-import { encodeApng, encodeNpyUint8, encodePly } from './lock3d/export';
+import { encodeNpyUint8, encodePly } from './lock3d/export';
 import { chooseGeometry, type DepthRender } from './lock3d/geometry';
 import { denseLabels, labelPoints, renderObjects } from './lock3d/mask-field';
 import { groundTruth, iou, type GroundTruthMode } from './lock3d/metrics';
@@ -177,7 +178,7 @@ export const MaskRenderer3D = defineNode({
         const s = splat(full, cam, field.grid.voxelSize, params.background as number[]);
         return tint(s.rgb, size, size, masksOf(s.labels), colors, opacity);
       });
-      await output.write(ctx.nodeId, 'orbit.png', encodeApng(rgbFrames, size, size, 1000 / 12));
+      await output.write(ctx.nodeId, 'orbit.png', encodeApng(rgbFrames, size, size, { frameMs: 1000 / 12 }));
     }
 
     const metrics = {

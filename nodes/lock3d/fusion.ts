@@ -31,6 +31,8 @@ export interface FusionObject {
 
 export interface FusionOptions {
   rejectIoU: number;
+  /** In the first sweep, MultiViewSam's mask is taken without prompting SAM again when its IoU with the 3D mask reaches this. */
+  trustIoU: number;
   /** Most self-prompt points per view; 0 = only the user's re-projected points. */
   selfPromptPoints: number;
   /** Visits of every view with the finished 3D mask after the first sweep. */
@@ -91,9 +93,8 @@ export async function fuseObject(
 ): Promise<FusionResult> {
   const byName = new Map(views.map((v) => [v.name, v]));
   if (!byName.has(object.refView)) throw new Error(`the reference view ${object.refView} is not among the views fused`);
-  const accepted = new Map<string, Uint8Array>([[object.refView, object.refMask]]);
+  const accepted = new Map<string, Uint8Array>();
   const records = new Map<string, FusionRecord>();
-  records.set(object.refView, { view: object.refView, status: 'accepted', candidate: 'reference', points: object.initial.get(object.refView)?.points ?? [], mask: object.refMask });
   let fitMs = 0, decodeMs = 0, decoderRuns = 0;
   const decoded = new Map<string, Promise<{ mask: Uint8Array; score?: number }>>();
   const decode = (view: string, points: PromptPoint[], box?: PromptBox) => {
@@ -114,35 +115,66 @@ export async function fuseObject(
     fitMs += now() - t0;
     return r;
   };
-  let state = fit(options.iterations);
 
-  /** Prompts SAM in a view from the current 3D mask and judges the result. */
-  const visit = async (view: FusionView, withBox: boolean): Promise<FusionRecord> => {
+  // Start: every mask SAM gave for the user's own points (the clicked view's
+  // and the re-projected ones), fitted together; masks that disagree with
+  // the fit are dropped and the rest refitted until the set holds. No view
+  // is privileged, so a poor SAM mask in the clicked view is outvoted.
+  const firstMasks = new Map<string, { mask: Uint8Array; points: PromptPoint[]; score?: number }>();
+  firstMasks.set(object.refView, { mask: object.refMask, points: object.initial.get(object.refView)?.points ?? [], score: object.initial.get(object.refView)?.score });
+  for (const [name, m] of object.initial) if (m.mask && byName.has(name) && !firstMasks.has(name)) firstMasks.set(name, { mask: m.mask, points: m.points, score: m.score });
+  for (const [name, m] of firstMasks) accepted.set(name, m.mask);
+  let state = fit(options.iterations);
+  for (let round = 0; round < 4; round++) {
+    const keep = new Set<string>();
+    for (const [name, m] of firstMasks) {
+      const iou = knownIoU(m.mask, renderMaskLogits(byName.get(name)!.samples, state.logits, state.evidence));
+      const candidate = name === object.refView ? 'reference' : 'reprojected';
+      records.set(name, { view: name, status: iou >= options.rejectIoU ? 'accepted' : 'rejected', candidate, mask: m.mask, points: m.points, score: m.score, iou });
+      if (iou >= options.rejectIoU) keep.add(name);
+    }
+    if (keep.size === 0) keep.add(object.refView); // nothing agrees: trust the user's view
+    if (keep.size === accepted.size && [...keep].every((n) => accepted.has(n))) break;
+    accepted.clear();
+    for (const name of keep) accepted.set(name, firstMasks.get(name)!.mask);
+    state = fit(options.iterations);
+  }
+  for (const name of accepted.keys()) records.get(name)!.status = 'accepted';
+
+  /**
+   * Judges a view's SAM masks against the current 3D mask rendered there.
+   * In the sweep, MultiViewSam's mask (from the user's re-projected points)
+   * is judged first and SAM is prompted again only when there is none or it
+   * agrees with the 3D mask at an IoU below trustIoU; in refinement passes SAM is always prompted from the 3D
+   * mask (and its box) and the better of the two masks is kept.
+   */
+  const visit = async (view: FusionView, refine: boolean): Promise<FusionRecord> => {
     const rendered = renderMaskLogits(view.samples, state.logits, state.evidence);
     const renderedMask = maskOf(rendered);
     let area = 0;
     for (let p = 0; p < renderedMask.length; p++) area += renderedMask[p]!;
     const initial = object.initial.get(view.name);
     const user = initial?.points ?? [];
-    if (area === 0 && !user.some((p) => p.label === 1)) return { view: view.name, status: 'not-visible', points: [] };
-    const points = [...user, ...selfPrompt(rendered, view.samples.depth, options.selfPromptPoints)];
-    const candidates: Array<Required<Pick<FusionRecord, 'candidate' | 'mask' | 'points'>> & { score?: number; box?: PromptBox }> = [];
-    if (points.some((p) => p.label === 1)) {
-      const box = withBox && area > 0 ? boxAround(renderedMask, view.samples.width, view.samples.height, 0.1) : undefined;
-      const r = await decode(view.name, points, box);
-      candidates.push({ candidate: 'prompted', mask: r.mask, points, box, score: r.score });
-    }
-    if (initial?.mask) candidates.push({ candidate: 'reprojected', mask: initial.mask, points: user, score: initial.score });
     let best: FusionRecord | undefined;
-    for (const c of candidates) {
-      const iou = knownIoU(c.mask, rendered);
+    const judge = (c: Pick<FusionRecord, 'candidate' | 'mask' | 'points' | 'score' | 'box'>) => {
+      const iou = knownIoU(c.mask!, rendered);
       if (!best || iou > best.iou!) best = { view: view.name, status: iou >= options.rejectIoU ? 'accepted' : 'rejected', ...c, iou };
+    };
+    if (initial?.mask) judge({ candidate: 'reprojected', mask: initial.mask, points: user, score: initial.score });
+    if (area === 0 && !user.some((p) => p.label === 1)) return best ?? { view: view.name, status: 'not-visible', points: [] };
+    if (refine || !best || best.iou! < Math.max(options.rejectIoU, options.trustIoU)) {
+      const points = [...user, ...selfPrompt(rendered, view.samples.depth, options.selfPromptPoints)];
+      if (points.some((p) => p.label === 1)) {
+        const box = refine && options.refineBox && area > 0 ? boxAround(renderedMask, view.samples.width, view.samples.height, 0.1) : undefined;
+        const r = await decode(view.name, points, box);
+        judge({ candidate: 'prompted', mask: r.mask, points, box, score: r.score });
+      }
     }
-    return best ?? { view: view.name, status: 'not-visible', points };
+    return best ?? { view: view.name, status: 'not-visible', points: user };
   };
 
-  // First sweep: nearest camera to the accepted set first.
-  const pending = new Set(views.map((v) => v.name).filter((n) => n !== object.refView));
+  // Sweep: the other views, nearest camera to the accepted set first.
+  const pending = new Set(views.map((v) => v.name).filter((n) => !accepted.has(n)));
   const centre = (name: string) => cameraCentre(byName.get(name)!.camera);
   while (pending.size > 0) {
     if (signal?.aborted) throw signal.reason ?? new Error('aborted');
@@ -172,13 +204,8 @@ export async function fuseObject(
     let changed = false;
     for (const view of views) {
       if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-      // The reference view too: its first mask competes with one prompted by the clicks plus the 3D mask.
-      const record = await visit(view, options.refineBox);
-      if (view.name === object.refView) {
-        // The user's view is always fused: with its better candidate, or its first mask.
-        if (record.candidate === 'reprojected') record.candidate = 'reference';
-        if (record.status !== 'accepted') Object.assign(record, { status: 'accepted', candidate: 'reference', mask: object.refMask, points: object.initial.get(view.name)?.points ?? [] });
-      }
+      const record = await visit(view, true);
+      if (view.name === object.refView && record.candidate === 'reprojected') record.candidate = 'reference';
       const before = records.get(view.name);
       records.set(view.name, record);
       if (record.status === 'accepted') {
