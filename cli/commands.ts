@@ -10,6 +10,7 @@ import { registerModelCommands } from './models-command';
 import { createNodeHost, DEVICES, type DeviceChoice } from './node-host';
 import { chooseMode, createReporter } from './reporter';
 import { registerSceneCommand } from './scene-command';
+import { registerDemoCommand } from './demo-command';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -81,6 +82,7 @@ export function registerCommands(program: Command, setExit: (code: number) => vo
 
   registerModelCommands(program, setExit);
   registerSceneCommand(program, setExit);
+  registerDemoCommand(program, setExit);
 }
 
 function reportInvalid(path: string, errors: { code: string; message: string }[], json?: boolean): void {
