@@ -59,11 +59,16 @@ export const MaskFusion = defineNode({
 
     // The grid: around every surface the fused views see.
     ctx.progress(0, prompts.objects.length + 1, 'geometry');
+    const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+    const started = clock();
+    let geometryMs = 0;
     const renders: DepthRender[] = [];
     const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
     const footprints: number[] = [];
     for (const view of fused) {
+      const t0 = clock();
       const render = await geometry.render(view.camera, view.name, ctx.signal);
+      geometryMs += clock() - t0;
       renders.push(render);
       forEachSurfacePoint(view.camera, render, minAccumulation, (_p, x, y, z) => {
         if (x < min[0]!) min[0] = x;
@@ -165,6 +170,11 @@ export const MaskFusion = defineNode({
         }),
       });
     }
+    const decodeMs = fits.reduce((s, f) => s + f.decodeMs, 0), fitMs = fits.reduce((s, f) => s + f.fitMs, 0);
+    ctx.log(
+      `timing: geometry ${Math.round(geometryMs)} ms, decoder ${Math.round(decodeMs)} ms (${fits.reduce((s, f) => s + f.decoderRuns, 0)} runs), ` +
+        `fitting ${Math.round(fitMs)} ms, other ${Math.round(clock() - started - geometryMs - decodeMs - fitMs)} ms`,
+    );
     const header = prompts.objects.map(({ id, name }) => ({ id, name }));
     return {
       mask,

@@ -48,6 +48,7 @@ export const MaskRenderer3D = defineNode({
   },
   params: {
     splits: { type: 'string', default: 'train,val,test', description: 'splits whose views are written, comma-separated' },
+    maxViews: { type: 'integer', default: 0, min: 0, description: 'write at most this many views, evenly spaced over the splits (0 = all)' },
     orbitFrames: { type: 'integer', default: 24, min: 0, max: 360, description: 'frames of the orbit preview (0 = none)' },
     orbitSize: { type: 'integer', default: 160, min: 16, max: 2048, description: 'orbit preview width and height in pixels' },
     opacity: { type: 'number', default: 0.5, min: 0, max: 1, step: 0.05, description: 'mask tint opacity on overlays' },
@@ -69,7 +70,7 @@ export const MaskRenderer3D = defineNode({
       throw new NodeError('the prompts do not match the 3D mask (their objects differ)', { port: 'prompts', fix: 'connect the LiftPrompts output the mask was made from' });
     const geometry = chooseGeometry(field.depthSource, views, nerf);
     const minAccumulation = params.minAccumulation as number;
-    const targets = pickViews(views.views, params.splits as string);
+    const targets = pickViews(views.views, params.splits as string, [], params.maxViews as number);
     if (targets.length === 0) throw new NodeError(`no view is in the splits "${params.splits}"`, { param: 'splits', fix: `use splits the dataset has: ${[...new Set(views.views.map((v) => v.split))].join(', ')}` });
     const { output, images } = ctx.host;
     const colors = field.objects.map((o) => o.color);
@@ -81,11 +82,16 @@ export const MaskRenderer3D = defineNode({
     let preview: ImageValue | undefined;
     const firstClicked = prompts?.objects[0]?.view;
     const steps = targets.length + 3;
+    const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+    const started = clock();
+    let geometryMs = 0;
 
     for (const [i, view] of targets.entries()) {
       ctx.progress(i, steps, view.name);
       const { width, height } = view.camera;
+      const t0 = clock();
       const render = await geometry.render(view.camera, view.name, ctx.signal);
+      geometryMs += clock() - t0;
       renders.push({ camera: view.camera, render, image: view.image.data });
       const r = renderObjects(field, view.camera, render, minAccumulation);
       // masks/<view>.png: 255 = any object; labels/<view>.png: object index 1..n when there are several.
@@ -205,6 +211,7 @@ export const MaskRenderer3D = defineNode({
     };
     await output.write(ctx.nodeId, 'metrics.json', JSON.stringify(metrics, null, 2) + '\n');
     for (const o of metrics.objects) if (o.meanIoU !== null) ctx.log(`${o.name}: mean IoU ${o.meanIoU.toFixed(3)} over ${Object.keys(o.iou).length} views (${Object.entries(o.meanIoUBySplit).map(([s, v]) => `${s} ${v.toFixed(3)}`).join(', ')})`);
+    ctx.log(`timing: geometry ${Math.round(geometryMs)} ms, other ${Math.round(clock() - started - geometryMs)} ms`);
     ctx.progress(steps, steps);
     const masks: ViewMasksValue = { kind: 'ViewMasks', objects: field.objects.map(({ id, name }) => ({ id, name })), views: rendered };
     return { overlay: preview!, masks };

@@ -25,6 +25,7 @@ export const MultiViewSam = defineNode({
   outputs: { masks: { type: 'ViewMasks', description: 'per view and object: the SAM mask, the points sent, the points dropped and why (with the embeddings, for MaskFusion)' } },
   params: {
     splits: { type: 'string', default: 'train', description: 'splits whose views are segmented, comma-separated (the clicked views always are)' },
+    maxViews: { type: 'integer', default: 0, min: 0, description: 'segment at most this many views, evenly spaced over the splits (0 = all); large captures on a CPU' },
     occlusion: { type: 'boolean', default: true, description: 'drop points hidden behind a nearer surface; off = every point inside the frame goes to SAM (the original SAM-NeRF behaviour)' },
     depthTolerance: { type: 'number', default: 0.03, min: 0, max: 1, step: 0.005, description: 'a surface within this fraction of the point\'s depth is the point\'s own' },
     snapRadius: { type: 'integer', default: 1, min: 0, max: 8, advanced: true, description: 'pixels searched around a projection for the point\'s surface (edges, rounding)' },
@@ -42,7 +43,7 @@ export const MultiViewSam = defineNode({
     const encoder = { id: params.encoderModel as string, path: (params.encoderPath as string) || undefined };
     const decoder = { id: params.decoderModel as string, path: (params.decoderPath as string) || undefined };
     const clickViews = [...new Set(prompts.sources.map((s) => s.view))];
-    const targets = pickViews(views.views, params.splits as string, clickViews);
+    const targets = pickViews(views.views, params.splits as string, clickViews, params.maxViews as number);
     if (targets.length === 0)
       throw new NodeError(`no view is in the splits "${params.splits}"`, { param: 'splits', fix: `use splits the dataset has: ${[...new Set(views.views.map((v) => v.split))].join(', ')}` });
     const options = {
@@ -55,11 +56,17 @@ export const MultiViewSam = defineNode({
     const embeddings: Record<string, SamEmbeddingValue> = {};
     const out: ViewMasksValue['views'] = [];
     const summary = prompts.objects.map(() => ({ segmented: 0, none: 0, dropped: {} as Record<string, number> }));
+    const time = { geometry: 0, encoder: 0, decoder: 0, decoderRuns: 0 };
+    const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
     for (const [i, view] of targets.entries()) {
       ctx.progress(i, targets.length, view.name);
+      let t0 = clock();
       const embedding = await viewEmbedding(ctx, view, encoder);
       embeddings[view.name] = embedding;
+      time.encoder += clock() - t0;
+      t0 = clock();
       const render = await geometry.render(view.camera, view.name, ctx.signal);
+      time.geometry += clock() - t0;
       const objects: ViewObjectMask[] = [];
       for (const [o] of prompts.objects.entries()) {
         const points: PromptPoint[] = [];
@@ -82,7 +89,10 @@ export const MultiViewSam = defineNode({
           objects.push({ status: 'no-visible-point', points, dropped, area: 0 });
           continue;
         }
+        const t1 = clock();
         const { mask, score } = await segmentView(ctx, decoder, embedding, { points });
+        time.decoder += clock() - t1;
+        time.decoderRuns++;
         let area = 0;
         for (let p = 0; p < mask.length; p++) area += mask[p]!;
         summary[o]!.segmented++;
@@ -95,6 +105,7 @@ export const MultiViewSam = defineNode({
       const reasons = (Object.keys(s.dropped) as DropReason[]).map((r) => `${s.dropped[r]} ${r}`).join(', ');
       ctx.log(`${prompts.objects[o]!.name}: SAM in ${s.segmented} of ${targets.length} views; no visible point in ${s.none}${reasons ? ` (points dropped: ${reasons})` : ''}${options.occlusion ? '' : ' — occlusion test off'}`);
     }
+    ctx.log(`timing: geometry ${Math.round(time.geometry)} ms, encoder ${Math.round(time.encoder)} ms (cached views included), decoder ${Math.round(time.decoder)} ms (${time.decoderRuns} runs)`);
     const masks: ViewMasksValue = {
       kind: 'ViewMasks',
       objects: prompts.objects.map(({ id, name }) => ({ id, name })),

@@ -32,9 +32,19 @@ export async function segmentView(
   return { mask: mask.data, score: mask.score };
 }
 
-/** Every view of the splits named (comma-separated), plus any `extra` views, in dataset order. */
-export function pickViews(views: readonly View[], splits: string, extra: readonly string[] = []): View[] {
+/**
+ * The views of the splits named (comma-separated), in dataset order; with
+ * `maxViews` > 0, at most that many, evenly spaced over them. The `extra`
+ * views (e.g. the clicked ones) are always included.
+ */
+export function pickViews(views: readonly View[], splits: string, extra: readonly string[] = [], maxViews = 0): View[] {
   const wanted = new Set(splits.split(',').map((s) => s.trim()).filter(Boolean));
   const also = new Set(extra);
-  return views.filter((v) => wanted.has(v.split) || also.has(v.name));
+  let chosen = views.filter((v) => wanted.has(v.split));
+  if (maxViews > 0 && chosen.length > maxViews) {
+    const step = chosen.length / maxViews;
+    chosen = Array.from({ length: maxViews }, (_, i) => chosen[Math.floor(i * step)]!);
+  }
+  const keep = new Set([...chosen.map((v) => v.name), ...also]);
+  return views.filter((v) => keep.has(v.name));
 }
