@@ -9,7 +9,8 @@ import type { RadianceFieldValue, View, ViewsValue } from '../engine/values';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, viewsFingerprint, type Checkpoint } from '../runtime-gpu/nerf/checkpoint';
 import { configForScene, paramLayout, type FieldConfig } from '../runtime-gpu/nerf/config';
 import { pixelFootprint, trainingSet } from '../runtime-gpu/nerf/dataset';
-import { createFieldEvaluator } from '../runtime-gpu/nerf/evaluators';
+import { createFieldEvaluator, type EvaluatorChoice } from '../runtime-gpu/nerf/evaluators';
+import { nerfPlatform, resolveThreads } from '../runtime-gpu/nerf/platform';
 import { Nerf } from '../runtime-gpu/nerf/nerf';
 import { evaluateViews, renderToRgb8, trainNerf, type TrainSummary } from '../runtime-gpu/nerf/trainer';
 import type { SamnerfHost } from './host';
@@ -56,10 +57,11 @@ export const NeRFTrainer = defineNode({
     hashLevels: { type: 'integer', default: 12, min: 1, max: 32, description: 'levels of the multiresolution hash grid' },
     log2TableSize: { type: 'integer', default: 17, min: 10, max: 24, description: 'log2 of the hash table size per level' },
     seed: { type: 'integer', default: 0, min: 0, description: 'random seed (same seed, same field on the CPU)' },
-    learningRate: { type: 'number', default: 0.01, min: 0, max: 1, description: 'Adam learning rate (held, then decayed to 5% over the budget)' },
+    learningRate: { type: 'number', default: 0.02, min: 0, max: 1, description: 'Adam learning rate (held, then decayed to 5% over the budget)' },
     evalViews: { type: 'integer', default: 8, min: 0, description: 'evaluate on every n-th test view (0: no evaluation)' },
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.ckpt'], description: 'a field.ckpt to resume from; training is skipped when it already reached steps or maxSeconds' },
     device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train (the GPU path comes with the GPU runtime; auto = cpu for now)' },
+    threads: { type: 'integer', default: 0, min: 0, max: 64, description: 'CPU threads (0: every core, at most 4; results are reproducible for a given seed and thread count)' },
     evaluator: { type: 'enum', options: ['auto', 'onnxruntime', 'reference'], default: 'auto', advanced: true, description: 'MLP kernels: onnxruntime (fast) or the TypeScript reference' },
   },
   async cacheKey(params, host: SamnerfHost) {
@@ -89,10 +91,12 @@ export const NeRFTrainer = defineNode({
     );
     if (set.compositeBackground) config.render.background = set.compositeBackground;
     const seed = params.seed as number;
-    const options = { seed, raysPerBatch: params.raysPerBatch as number };
+    const threads = resolveThreads(params.threads as number);
+    if (threads === 1 && (params.threads as number) > 1) ctx.log('this platform runs no training threads: training on one');
+    const options = { seed, raysPerBatch: params.raysPerBatch as number, shared: threads > 1 };
     const fingerprint = `${viewsFingerprint(train)}|seed=${seed}|rays=${options.raysPerBatch}|lr=${params.learningRate}`;
     const layout = paramLayout(config);
-    const { evaluator, fallback } = await createFieldEvaluator(config, layout, params.evaluator as 'auto', 'cpu');
+    const { evaluator, fallback } = await createFieldEvaluator(config, layout, params.evaluator as EvaluatorChoice, 'cpu');
     if (fallback) ctx.log(fallback);
 
     // Resume from a checkpoint when one is given and matches.
@@ -127,7 +131,8 @@ export const NeRFTrainer = defineNode({
       nerf = new Nerf(config, evaluator, options);
       nerf.setTrainingSet(set);
     }
-    ctx.log(`training on ${train.length} views (${set.pixels} pixels), ${layout.count} parameters, ${evaluator.name}; evaluation on ${evaluation.length} views (${evalSource})`);
+    const shards = threads > 1 ? await nerfPlatform().shardFactory!(nerf, set, threads - 1, params.evaluator as EvaluatorChoice) : [];
+    ctx.log(`training on ${train.length} views (${set.pixels} pixels), ${layout.count} parameters, ${evaluator.name}, ${threads} thread${threads > 1 ? 's' : ''}; evaluation on ${evaluation.length} views (${evalSource})`);
 
     const provenance = (s: { steps: number; seconds: number }, psnrTest?: number): RadianceFieldValue['provenance'] => ({ steps: s.steps, seconds: s.seconds, seed, source: views.source, psnrTest });
     let lastSave = startSeconds;
@@ -163,6 +168,7 @@ export const NeRFTrainer = defineNode({
         ctx.log(`test PSNR ${result.psnr.toFixed(2)} dB over ${evaluation.length} views (${result.seconds.toFixed(1)} s to render)`);
       }
     } finally {
+      await Promise.all(shards.map((shard) => shard.dispose()));
       await evaluator.dispose?.();
     }
     const field = nerf.toValue(views.bounds, provenance(summary, psnrTest ?? undefined));

@@ -135,9 +135,9 @@ export function configForScene(scene: SceneDescription, options: FieldOptions = 
       maxResolution: options.maxResolution ?? auto,
     },
     mlp: {
-      densityHidden: options.densityHidden ?? 64,
+      densityHidden: options.densityHidden ?? 32,
       geoFeatures: 15,
-      colorHidden: options.colorHidden ?? 64,
+      colorHidden: options.colorHidden ?? 32,
       colorLayers: options.colorLayers ?? 1,
       shDegree: 4,
     },

@@ -8,18 +8,13 @@ import type { FieldConfig, ParamLayout } from './config';
 import { CpuFieldEvaluator } from './field-cpu';
 import type { FieldEvaluator } from './field-kernels';
 import { OrtFieldEvaluator, type SessionFactory } from './field-ort';
+import { nerfPlatform, setNerfPlatform } from './platform';
 
 export type EvaluatorChoice = 'auto' | 'onnxruntime' | 'reference';
 
-let installedFactory: SessionFactory | undefined;
-
 /** Installs the session factory NeRF evaluators use for onnxruntime (undefined: the backend registry's defaults). */
 export function setNerfSessionFactory(factory: SessionFactory | undefined): void {
-  installedFactory = factory;
-}
-
-export function nerfSessionFactory(): SessionFactory | undefined {
-  return installedFactory;
+  setNerfPlatform({ ...nerfPlatform(), sessionFactory: factory });
 }
 
 export interface CreatedEvaluator {
@@ -36,7 +31,7 @@ export async function createFieldEvaluator(
 ): Promise<CreatedEvaluator> {
   if (choice === 'reference') return { evaluator: new CpuFieldEvaluator(config, layout) };
   try {
-    const factory = device === 'cpu' ? installedFactory : undefined;
+    const factory = device === 'cpu' ? nerfPlatform().sessionFactory : undefined;
     return { evaluator: await OrtFieldEvaluator.create(config, layout, { device, factory }) };
   } catch (e) {
     if (choice === 'onnxruntime') throw e;

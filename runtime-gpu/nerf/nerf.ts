@@ -193,11 +193,13 @@ export class Nerf {
 
   /**
    * Occupancy update: densities at random points of the candidate cells
-   * (see OccupancyGrid.samplePoints), folded into the decayed grid with what
-   * training observed.
+   * (see OccupancyGrid.samplePoints; `budget` points, true = every
+   * candidate cell), folded into the decayed grid with what training observed.
    */
-  async updateOccupancy(budget = 65536): Promise<void> {
-    const { cells, positions } = this.grid.samplePoints(this.rng, budget);
+  async updateOccupancy(budget: number | boolean = 65536): Promise<void> {
+    // true: warm-up, every candidate cell; false: the default budget.
+    const points = budget === true ? 1 << 22 : budget === false ? 65536 : budget;
+    const { cells, positions } = this.grid.samplePoints(this.rng, points);
     const sigma = new Float32Array(cells.length);
     await this.evaluator.density(this.params, positions, cells.length, sigma);
     this.grid.update(cells, sigma, this.stepSize);

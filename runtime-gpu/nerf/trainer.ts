@@ -39,6 +39,12 @@ export interface TrainOptions {
   startSeconds?: number;
   /** The clock (ms); performance.now by default. */
   now?: () => number;
+  /**
+   * The budget the learning-rate schedule spans, when training runs in
+   * segments (evaluating in between): defaults to steps and maxSeconds.
+   */
+  scheduleSteps?: number;
+  scheduleSeconds?: number;
 }
 
 export interface TrainSummary {
@@ -73,7 +79,8 @@ export async function trainNerf(nerf: Nerf, options: TrainOptions): Promise<Trai
   const sessionStartMs = trainMs;
   let rays = 0, samples = 0, evaluated = 0, lastLoss = NaN;
   const done = () => (steps > 0 && step >= steps) || (maxSeconds > 0 && trainMs >= maxSeconds * 1000);
-  const fraction = () => Math.min(1, Math.max(steps > 0 ? step / steps : 0, maxSeconds > 0 ? trainMs / (maxSeconds * 1000) : 0));
+  const planSteps = options.scheduleSteps ?? steps, planSeconds = options.scheduleSeconds ?? maxSeconds;
+  const fraction = () => Math.min(1, Math.max(planSteps > 0 ? step / planSteps : 0, planSeconds > 0 ? trainMs / (planSeconds * 1000) : 0));
   if (done()) return summary('nothing-to-do');
   let windowStart = now(), windowRays = 0, windowSamples = 0, windowMs = 0;
   while (!done()) {
