@@ -59,6 +59,7 @@ export const MaskRenderer3D = defineNode({
       description: 'what metrics.json scores against: instance ids (generated scenes), alpha (one-object captures), or auto',
     },
     background: colorParam('orbit preview background', [255, 255, 255]),
+    fillRadius: { type: 'integer', default: 2, min: 0, max: 8, advanced: true, description: 'a pixel whose surface point falls where no fused view saw a surface takes the mask of the observed grid nodes within this many voxels (0 = it stays background)' },
     minAccumulation: { type: 'number', default: 0.5, min: 0, max: 1, step: 0.05, advanced: true, description: 'pixels less opaque than this have no surface' },
   },
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
@@ -93,7 +94,7 @@ export const MaskRenderer3D = defineNode({
       const render = await geometry.render(view.camera, view.name, ctx.signal);
       geometryMs += clock() - t0;
       renders.push({ camera: view.camera, render, image: view.image.data });
-      const r = renderObjects(field, view.camera, render, minAccumulation);
+      const r = renderObjects(field, view.camera, render, minAccumulation, params.fillRadius as number);
       // masks/<view>.png: 255 = any object; labels/<view>.png: object index 1..n when there are several.
       const union = new Uint8Array(width * height);
       for (let p = 0; p < union.length; p++) union[p] = r.labels[p] ? 255 : 0;

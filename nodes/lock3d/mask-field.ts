@@ -3,7 +3,7 @@
 
 import type { Camera, MaskFieldValue } from '../../engine/values';
 import type { DepthRender } from './geometry';
-import { renderMaskLogits, sampleSurface, SparseNodes, type GridSpec, KNOWN, type SurfaceSamples } from './mask-grid';
+import { forEachSurfacePoint, renderMaskLogits, sampleSurface, SparseNodes, type GridSpec, KNOWN, type SurfaceSamples } from './mask-grid';
 
 /** Object colours, in order (the first is segment-anything's overlay blue). */
 export const PALETTE: ReadonlyArray<[number, number, number]> = [
@@ -87,9 +87,56 @@ export function renderSamples(field: MaskFieldValue, samples: SurfaceSamples): R
   return { width: samples.width, height: samples.height, labels, masks, known };
 }
 
-/** Renders the field's objects into a camera whose depth is `render`. */
-export function renderObjects(field: MaskFieldValue, camera: Camera, render: DepthRender, minAccumulation: number): RenderedObjects {
-  return renderSamples(field, sampleSurface(camera, render, fieldNodes(field), minAccumulation, false));
+/**
+ * Renders the field's objects into a camera whose depth is `render`. With
+ * `fillRadius` > 0, a surface pixel whose cell has no observed node (a novel
+ * view's depth a little off the surfaces the fused views saw) takes the
+ * inverse-square-distance weighted logits of the observed nodes within that
+ * many voxels instead of staying unknown.
+ */
+export function renderObjects(field: MaskFieldValue, camera: Camera, render: DepthRender, minAccumulation: number, fillRadius = 0): RenderedObjects {
+  const rendered = renderSamples(field, sampleSurface(camera, render, fieldNodes(field), minAccumulation, false));
+  if (fillRadius > 0) fillUnknown(field, camera, render, minAccumulation, rendered, fillRadius);
+  return rendered;
+}
+
+function fillUnknown(field: MaskFieldValue, camera: Camera, render: DepthRender, minAccumulation: number, out: RenderedObjects, radius: number): void {
+  const nodes = fieldNodes(field);
+  const { origin, voxelSize, dims } = field.grid;
+  const [nx, ny, nz] = dims;
+  const n = field.nodes.length, objects = field.objects.length;
+  const z = new Float64Array(objects), w = new Float64Array(objects);
+  forEachSurfacePoint(camera, render, minAccumulation, (p, x, y, zw) => {
+    if (out.known[p]) return;
+    const fx = (x - origin[0]) / voxelSize, fy = (y - origin[1]) / voxelSize, fz = (zw - origin[2]) / voxelSize;
+    const i0 = Math.floor(fx), j0 = Math.floor(fy), k0 = Math.floor(fz);
+    z.fill(0);
+    w.fill(0);
+    let any = false;
+    for (let k = Math.max(0, k0 - radius + 1); k <= Math.min(nz - 1, k0 + radius); k++)
+      for (let j = Math.max(0, j0 - radius + 1); j <= Math.min(ny - 1, j0 + radius); j++)
+        for (let i = Math.max(0, i0 - radius + 1); i <= Math.min(nx - 1, i0 + radius); i++) {
+          const id = nodes.lookup(i + nx * (j + ny * k));
+          if (id < 0) continue;
+          const weight = 1 / (0.25 + (fx - i) ** 2 + (fy - j) ** 2 + (fz - k) ** 2);
+          for (let o = 0; o < objects; o++) {
+            if (!(field.evidence[o * n + id]! > 0)) continue;
+            z[o] += weight * field.logits[o * n + id]!;
+            w[o] += weight;
+            any = true;
+          }
+        }
+    if (!any) return;
+    out.known[p] = 1;
+    let best = 0;
+    for (let o = 0; o < objects; o++) {
+      if (w[o]! > 0 && z[o]! / w[o]! > best) {
+        best = z[o]! / w[o]!;
+        out.labels[p] = o + 1;
+      }
+    }
+    if (out.labels[p]) out.masks[out.labels[p]! - 1]![p] = 1;
+  });
 }
 
 /**

@@ -6,6 +6,14 @@ import type { Prompts3DValue, View } from '../../engine/values';
 
 export type GroundTruthMode = 'auto' | 'instances' | 'alpha' | 'none';
 
+/**
+ * A pixel is the object in an alpha ground truth when the object covers at
+ * least half of it (alpha >= 128), the same threshold as the renders'
+ * minAccumulation: anti-aliased edge pixels the object barely touches are
+ * not the object.
+ */
+export const ALPHA_OBJECT = 128;
+
 export function iou(a: Uint8Array, b: Uint8Array): number {
   let inter = 0, union = 0;
   for (let i = 0; i < a.length; i++) {
@@ -41,11 +49,11 @@ export function groundTruth(views: readonly View[], prompts: Prompts3DValue | un
     return {
       mode: 'alpha',
       ids: Array.from({ length: objectCount }, () => undefined),
-      notes: objectCount > 1 ? ['alpha is one foreground mask: every object is scored against all of it'] : [],
+      notes: [`alpha >= ${ALPHA_OBJECT} is the object`, ...(objectCount > 1 ? ['alpha is one foreground mask: every object is scored against all of it'] : [])],
       mask: (view) => {
         if (!view.alpha) return undefined;
         const m = new Uint8Array(view.alpha.length);
-        for (let i = 0; i < m.length; i++) m[i] = view.alpha[i]! > 0 ? 1 : 0;
+        for (let i = 0; i < m.length; i++) m[i] = view.alpha[i]! >= ALPHA_OBJECT ? 1 : 0;
         return m;
       },
     };
