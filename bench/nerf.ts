@@ -6,7 +6,10 @@
 // their throughput as a ratio of the main run's.
 //
 // Usage: npx tsx bench/nerf.ts [--seconds 120] [--marks 30,60] [--budgets 60,120,300]
-//          [--threads 0] [--lr 0.02] [--data DIR] [--every 8] [--baseline-seconds 20] [--no-baselines] [--json FILE]
+//          [--threads 0] [--lr 0.02] [--data DIR] [--every 8] [--baseline-seconds 20] [--baseline-subset 5]
+//          [--no-baselines] [--json FILE]
+//   baselines are evaluated on every 5th of the evaluation views (rendering without the
+//   occupancy grid or with the TypeScript MLPs is slow)
 //   --seconds  one training run with this budget, evaluated at the marks and at the end
 //   --budgets  instead, one complete run per budget (the learning rate anneals over each)
 //   --threads  0 = every core (at most 4)
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
     data: { type: 'string' },
     every: { type: 'string', default: '8' },
     'baseline-seconds': { type: 'string', default: '20' },
+    'baseline-subset': { type: 'string', default: '5' },
     'no-baselines': { type: 'boolean', default: false },
     rays: { type: 'string', default: '2048' },
     levels: { type: 'string' },
@@ -82,7 +86,7 @@ let peakRss = 0;
 const sampleMemory = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const memoryTimer = setInterval(sampleMemory, 250);
 
-async function train(views: ViewsValue, variant: Variant, budget: number, marks: number[], evaluate: boolean): Promise<RunResult> {
+async function train(views: ViewsValue, variant: Variant, budget: number, marks: number[], evaluate: boolean, evalSubset = 1): Promise<RunResult> {
   const config = configForScene({ ...views, pixelFootprint: pixelFootprint(views) }, fieldOptions);
   const layout = paramLayout(config);
   const { evaluator } = await createFieldEvaluator(config, layout, variant.evaluator);
@@ -91,7 +95,7 @@ async function train(views: ViewsValue, variant: Variant, budget: number, marks:
   if (set.compositeBackground) config.render.background = set.compositeBackground;
   nerf.setTrainingSet(set, { carve: variant.occupancy });
   const shards = variant.threads > 1 ? await attachWorkerShards(nerf, set, variant.threads - 1, variant.evaluator) : [];
-  const test = viewsOf(views, 'test', evalEvery);
+  const test = viewsOf(views, 'test', evalEvery).filter((_, i) => i % evalSubset === 0);
   const curve: RunResult['curve'] = [];
   let seconds = 0, steps = 0, rays = 0, samples = 0;
   try {
@@ -166,9 +170,10 @@ if (!args['no-baselines']) {
   ];
   if (threads > 1) variants.unshift({ name: 'onnxruntime MLPs, 1 thread', evaluator: 'auto', threads: 1, occupancy: true });
   // The main configuration over the same short budget, so the ratios compare like with like.
-  const same = await train(views, { ...main, name: `${main.name} (${b} s)` }, b, [], true);
+  const subset = Number(args['baseline-subset']);
+  const same = await train(views, { ...main, name: `${main.name} (${b} s)` }, b, [], true, subset);
   baselines.push(same);
-  for (const v of variants) baselines.push(await train(views, v, b, [], true));
+  for (const v of variants) baselines.push(await train(views, v, b, [], true, subset));
 }
 clearInterval(memoryTimer);
 sampleMemory();
@@ -178,7 +183,7 @@ for (const r of results) for (const c of r.curve) console.log(`  budget ${r.budg
 console.log(`\nthroughput (${reference.variant}, ${reference.evaluator}): ${reference.stepsPerSecond} steps/s, ${reference.raysPerSecond} rays/s, ${reference.samplesPerSecond} samples/s`);
 if (baselines.length) {
   const base = baselines[0]!;
-  console.log(`\nbaselines over ${args['baseline-seconds']} s each (ratio = that run's rays/s / ${base.variant}):`);
+  console.log(`\nbaselines over ${args['baseline-seconds']} s each, PSNR on every ${args['baseline-subset']}th evaluation view (ratio = that run's rays/s / ${base.variant}'s):`);
   for (const r of baselines)
     console.log(`  ${r.variant.padEnd(40)} ${String(r.raysPerSecond).padStart(7)} rays/s ${String(r.samplesPerSecond).padStart(8)} samples/s  PSNR ${r.curve.at(-1)?.psnr.toFixed(2)} dB  ratio ${(r.raysPerSecond / base.raysPerSecond).toFixed(2)}`);
 }

@@ -28,6 +28,9 @@ export interface TrainOptions {
   /** Stop after this many training seconds in total (0: no time limit). */
   maxSeconds: number;
   learningRate: number;
+  /** Schedule: the rate is held for this fraction of the budget (0.3), then decays to learningRate * lrFinalRatio (0.05). */
+  lrHold?: number;
+  lrFinalRatio?: number;
   /** Grid update every this many steps (instant-ngp: 16). */
   occupancyInterval?: number;
   /** Steps to report progress after. */
@@ -86,7 +89,7 @@ export async function trainNerf(nerf: Nerf, options: TrainOptions): Promise<Trai
   while (!done()) {
     if (signal?.aborted) throw abortReason(signal);
     const t0 = now();
-    const lr = learningRate(options.learningRate, fraction());
+    const lr = learningRate(options.learningRate, fraction(), options.lrHold, options.lrFinalRatio);
     const stats: StepStats = await nerf.trainStep(lr);
     step++;
     if (step % interval === 0) await nerf.updateOccupancy();

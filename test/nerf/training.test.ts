@@ -135,3 +135,18 @@ describe('training with a worker-thread shard (Node adapter)', () => {
     }
   }, 60_000);
 });
+
+describe('contracted space (unbounded and forward-facing captures)', () => {
+  it('trains on a scene without alpha in contract mode', async () => {
+    const unbounded: typeof scene = { ...scene, sceneKind: 'unbounded', views: scene.views.map(({ alpha: _alpha, ...v }) => v) };
+    const config = configForScene({ ...unbounded, pixelFootprint: pixelFootprint(unbounded) }, { levels: 8, log2TableSize: 14 });
+    expect(config.scene.mode).toBe('contract');
+    const { evaluator } = await createFieldEvaluator(config, paramLayout(config));
+    const nerf = new Nerf(config, evaluator, { seed: 4, raysPerBatch: 512 });
+    nerf.setTrainingSet(trainingSet(viewsOf(unbounded, 'train')));
+    expect(nerf.grid.hull).toBeUndefined();
+    await trainNerf(nerf, { steps: 150, maxSeconds: 0, learningRate: 2e-2 });
+    const result = await evaluateViews(nerf, viewsOf(unbounded, 'test'));
+    expect(result.psnr).toBeGreaterThan(meanColourPsnr() + 8);
+  }, 60_000);
+});
