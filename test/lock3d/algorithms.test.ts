@@ -215,6 +215,30 @@ describe('nodes', () => {
     const noField = await run({ depthSource: 'field', points: [{ ...a, label: 1 }] });
     expect((noField.failures.get('prompt')!.error as NodeError).port).toBe('field');
   });
+
+  it('LiftPrompts takes prompts from PromptToPoints (clicks or heat-map peaks) on the view ImageLoader shows', async () => {
+    const a = userClick(t, 1);
+    const g: GraphJson = {
+      format: 'samnerf.graph',
+      version: 1,
+      nodes: [
+        { id: 'data', type: 'ImageLoader', version: 1, params: { path: t.dir, splits: 'train,test', view: a.view } },
+        { id: 'points', type: 'PromptToPoints', version: 1, params: { points: [{ x: a.x, y: a.y, label: 1 }] } },
+        { id: 'prompt', type: 'LiftPrompts', version: 1, params: { depthSource: 'dataset', view: a.view } },
+      ],
+      edges: [
+        { from: 'data.image', to: 'points.image' },
+        { from: 'data.views', to: 'prompt.views' },
+        { from: 'points.points', to: 'prompt.points' },
+      ],
+    };
+    const v = validateGraph(g, registry);
+    const result = await new Executor({ host: await createNodeHost({ out: `${t.dir}/out`, device: 'cpu' }) }).run(v.compiled!);
+    expect(result.status).toBe('done');
+    const prompts = result.outputs.get('prompt')!.prompts as import('../../engine/values').Prompts3DValue;
+    expect(prompts.sources).toEqual([{ view: a.view, x: a.x, y: a.y, depth: expect.any(Number) }]);
+    expect(prompts.objects).toEqual([{ id: 1, name: 'object 1', view: a.view }]);
+  });
 });
 
 describe('file formats', () => {
