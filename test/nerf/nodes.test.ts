@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { defineNode, Executor, validateGraph, type EngineEvent, type GraphJson, type ImageValue, type RadianceFieldValue, type ViewsValue } from '../../engine';
+import { defineNode, Executor, loadGraph, validateGraph, type EngineEvent, type GraphJson, type ImageValue, type RadianceFieldValue, type ViewsValue } from '../../engine';
+import { applyOverrides } from '../../cli/load-graph';
 import { createNodeHost } from '../../cli/node-host';
 import { createNodeRegistry } from '../../nodes';
 import { registerNerfNode } from '../../runtime-gpu/nerf/node';
+import { HAS_SHARED, needsShared, REPO_ROOT, sharedPath } from '../helpers/shared';
 import { sphereScene } from './sphere-scene';
 
 registerNerfNode();
@@ -136,4 +138,26 @@ describe('NeRFTrainer and ViewRenderer in a graph', () => {
     const gpu = await run(graph({ steps: 10, maxSeconds: 0, device: 'cuda' }), join(out, 'gpu'));
     expect(gpu.result.failures.get('nerf')!.message).toMatch(/'cuda' is not implemented yet.*set device to cpu or auto/);
   }, 60_000);
+});
+
+describe.skipIf(!HAS_SHARED)(needsShared('presets/nerf-train.json on lego_200'), () => {
+  it('loads the dataset, trains, evaluates and renders the test views and an orbit', async () => {
+    const registry = createNodeRegistry();
+    const g = loadGraph(readFileSync(join(REPO_ROOT, 'presets', 'nerf-train.json'), 'utf8'), registry).graph!;
+    const sets = [`data.path=${sharedPath('data/lego_200')}`, 'data.scale=0.5', 'nerf.steps=60', 'nerf.raysPerBatch=1024', 'nerf.maxSeconds=0', 'nerf.evalViews=50', 'render.every=50', 'orbit.orbitFrames=4'];
+    const v = validateGraph(applyOverrides(g, sets, registry), registry, { baseDir: join(REPO_ROOT, 'presets') });
+    if (!v.compiled) throw new Error(JSON.stringify(v.errors));
+    const out = mkdtempSync(join(tmpdir(), 'samnerf-nerf-preset-'));
+    const result = await new Executor({ host: await createNodeHost({ out, device: 'cpu' }) }).run(v.compiled);
+    expect(result.status, JSON.stringify([...result.failures.values()].map((f) => f.message))).toBe('done');
+    const metrics = JSON.parse(readFileSync(join(out, 'nerf', 'metrics.json'), 'utf8'));
+    expect(metrics.steps).toBe(60);
+    expect(metrics.eval_views).toEqual(['test/r_0', 'test/r_50', 'test/r_100', 'test/r_150']);
+    expect(metrics.psnr_test).toBeGreaterThan(20);
+    expect(readdirSync(join(out, 'nerf', 'renders', 'test')).length).toBe(4);
+    expect(readdirSync(join(out, 'render', 'rgb', 'test')).length).toBe(4);
+    expect(readdirSync(join(out, 'orbit', 'rgb')).length).toBe(4);
+    const png = await sharp(join(out, 'orbit', 'rgb', 'orbit_000.png')).metadata();
+    expect([png.width, png.height]).toEqual([100, 100]);
+  }, 90_000);
 });
