@@ -1,4 +1,5 @@
-// NeRF training benchmark on a NeRF-Blender dataset (default ../shared/data/lego_200):
+// NeRF training benchmark on a posed dataset loaded by the ImageLoader node (default
+// ../shared/data/lego_200; any format it reads):
 // trains with a fixed time budget and prints steps/s, rays/s, samples/s, the
 // test PSNR at time marks (every 8th test view, white background), and peak
 // memory; then, in the same process, short baseline runs (the TypeScript
@@ -19,7 +20,12 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Executor, validateGraph } from '../engine';
 import type { ViewsValue } from '../engine/values';
+import { createNodeHost } from '../cli/node-host';
+import { createNodeRegistry } from '../nodes';
 import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
 import { configForScene, paramLayout, type FieldOptions } from '../runtime-gpu/nerf/config';
 import { pixelFootprint, trainingSet, viewsOf } from '../runtime-gpu/nerf/dataset';
@@ -29,7 +35,6 @@ import { registerNerfNode } from '../runtime-gpu/nerf/node';
 import { attachWorkerShards } from '../runtime-gpu/nerf/node/shard-pool';
 import { resolveThreads } from '../runtime-gpu/nerf/platform';
 import { evaluateViews, trainNerf } from '../runtime-gpu/nerf/trainer';
-import { loadBlender } from '../test/nerf/blender';
 
 const { values: args } = parseArgs({
   options: {
@@ -140,12 +145,22 @@ async function train(views: ViewsValue, variant: Variant, budget: number, marks:
   };
 }
 
+/** The dataset through the ImageLoader node, as a graph would load it (any supported format). */
+async function loadViews(path: string): Promise<ViewsValue> {
+  const registry = createNodeRegistry();
+  const v = validateGraph({ format: 'samnerf.graph', version: 1, nodes: [{ id: 'data', type: 'ImageLoader', params: { path, splits: 'train,test' } }], edges: [] }, registry);
+  if (!v.compiled) throw new Error(v.errors.map((e) => e.message).join('\n'));
+  const result = await new Executor({ host: await createNodeHost({ out: mkdtempSync(join(tmpdir(), 'samnerf-bench-')), device: 'cpu' }) }).run(v.compiled);
+  if (result.status !== 'done') throw new Error([...result.failures.values()].map((f) => f.message).join('\n'));
+  return result.outputs.get('data')!.views as ViewsValue;
+}
+
 function round(x: number, d: number): number {
   return Math.round(x * 10 ** d) / 10 ** d;
 }
 
 const t0 = performance.now();
-const views = await loadBlender(dataDir, { splits: ['train', 'test'], every: { test: 1 } });
+const views = await loadViews(dataDir);
 const nTest = viewsOf(views, 'test', evalEvery).length;
 console.log(`dataset ${dataDir}: ${viewsOf(views, 'train').length} train views, ${nTest} test views (every ${evalEvery}th), ${views.views[0]!.image.width}x${views.views[0]!.image.height}`);
 console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}; threads ${threads}, ${raysPerBatch} rays per batch`);
@@ -178,7 +193,7 @@ if (!args['no-baselines']) {
 clearInterval(memoryTimer);
 sampleMemory();
 
-console.log('\nPSNR vs training time (lego test views, white background):');
+console.log(`\nPSNR vs training time (every ${evalEvery}th test view):`);
 for (const r of results) for (const c of r.curve) console.log(`  budget ${r.budget} s | ${String(c.seconds).padStart(6)} s | ${String(c.steps).padStart(6)} steps | ${c.psnr.toFixed(2)} dB`);
 console.log(`\nthroughput (${reference.variant}, ${reference.evaluator}): ${reference.stepsPerSecond} steps/s, ${reference.raysPerSecond} rays/s, ${reference.samplesPerSecond} samples/s`);
 if (baselines.length) {
