@@ -13,7 +13,7 @@
 //   occupancy grid or with the TypeScript MLPs is slow)
 //   --seconds  one training run with this budget, evaluated at the marks and at the end
 //   --budgets  instead, one complete run per budget (the learning rate anneals over each)
-//   --threads  0 = every core (at most 4)
+//   --threads  1 by default; 0 = every core (at most 4)
 // The clock counts training only (steps and grid updates); evaluation is excluded.
 
 import { writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '120' },
     marks: { type: 'string' },
     budgets: { type: 'string' },
-    threads: { type: 'string', default: '0' },
+    threads: { type: 'string', default: '1' },
     data: { type: 'string' },
     every: { type: 'string', default: '8' },
     'baseline-seconds': { type: 'string', default: '20' },

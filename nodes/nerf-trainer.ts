@@ -12,6 +12,7 @@ import { pixelFootprint, trainingSet } from '../runtime-gpu/nerf/dataset';
 import { createFieldEvaluator, type EvaluatorChoice } from '../runtime-gpu/nerf/evaluators';
 import { nerfPlatform, resolveThreads } from '../runtime-gpu/nerf/platform';
 import { Nerf } from '../runtime-gpu/nerf/nerf';
+import type { RemoteShard } from '../runtime-gpu/nerf/shard';
 import { evaluateViews, renderToRgb8, trainNerf, type TrainSummary } from '../runtime-gpu/nerf/trainer';
 import type { SamnerfHost } from './host';
 
@@ -61,7 +62,7 @@ export const NeRFTrainer = defineNode({
     evalViews: { type: 'integer', default: 8, min: 0, description: 'evaluate on every n-th test view (0: no evaluation)' },
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.ckpt'], description: 'a field.ckpt to resume from; training is skipped when it already reached steps or maxSeconds' },
     device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train (the GPU path comes with the GPU runtime; auto = cpu for now)' },
-    threads: { type: 'integer', default: 0, min: 0, max: 64, description: 'CPU threads (0: every core, at most 4; results are reproducible for a given seed and thread count)' },
+    threads: { type: 'integer', default: 1, min: 0, max: 64, description: 'CPU threads (0: every core, at most 4); results are reproducible for a given seed and thread count' },
     evaluator: { type: 'enum', options: ['auto', 'onnxruntime', 'reference'], default: 'auto', advanced: true, description: 'MLP kernels: onnxruntime (fast) or the TypeScript reference' },
   },
   async cacheKey(params, host: SamnerfHost) {
@@ -131,7 +132,13 @@ export const NeRFTrainer = defineNode({
       nerf = new Nerf(config, evaluator, options);
       nerf.setTrainingSet(set);
     }
-    const shards = threads > 1 ? await nerfPlatform().shardFactory!(nerf, set, threads - 1, params.evaluator as EvaluatorChoice) : [];
+    let shards: RemoteShard[] = [];
+    try {
+      if (threads > 1) shards = await nerfPlatform().shardFactory!(nerf, set, threads - 1, params.evaluator as EvaluatorChoice);
+    } catch (e) {
+      await evaluator.dispose?.();
+      throw e;
+    }
     ctx.log(`training on ${train.length} views (${set.pixels} pixels), ${layout.count} parameters, ${evaluator.name}, ${threads} thread${threads > 1 ? 's' : ''}; evaluation on ${evaluation.length} views (${evalSource})`);
 
     const provenance = (s: { steps: number; seconds: number }, psnrTest?: number): RadianceFieldValue['provenance'] => ({ steps: s.steps, seconds: s.seconds, seed, source: views.source, psnrTest });
