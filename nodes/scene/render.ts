@@ -3,6 +3,7 @@
 // with ambient light and hard shadows from a fixed directional light.
 
 import type { Camera } from '../../engine/values';
+import { undistort } from '../../runtime-gpu/nerf/rays';
 import type { SceneLayout } from './layout';
 import { intersect, normal, type Shape } from './shapes';
 import { albedo, type Rgb, type Texture } from './textures';
@@ -33,7 +34,36 @@ interface Placed {
   sin: number;
 }
 
-export function renderView(layout: SceneLayout, camera: Camera): ViewRender {
+export interface RenderOptions {
+  /**
+   * What rays that meet nothing show: 'transparent' (alpha 0, the Blender
+   * export) or 'sky', an opaque environment at infinity whose colour depends
+   * only on the ray's direction (the photo-like captures: LLFF).
+   */
+  background?: 'transparent' | 'sky';
+}
+
+const HORIZON: Rgb = [0.83, 0.86, 0.9];
+const ZENITH: Rgb = [0.33, 0.52, 0.84];
+const NADIR: Rgb = [0.42, 0.4, 0.36];
+
+/** The sky colour for a unit world direction (+Z up): zenith blue to a pale horizon to a dim ground haze. */
+export function skyColour(dz: number, out: Rgb): Rgb {
+  const to = dz >= 0 ? ZENITH : NADIR;
+  const k = Math.min(1, Math.abs(dz) * (dz >= 0 ? 1.6 : 2.5));
+  for (let c = 0; c < 3; c++) out[c] = HORIZON[c]! + (to[c]! - HORIZON[c]!) * k;
+  return out;
+}
+
+/**
+ * Renders one view. A camera with OpenCV distortion (k1 k2 p1 p2) is
+ * rendered distorted: pixel centre (u + 0.5, v + 0.5) is the distorted image
+ * of the ray through the undistorted normalised point, as a real lens would
+ * produce (the inverse is solved per pixel by Newton iterations).
+ */
+export function renderView(layout: SceneLayout, camera: Camera, options: RenderOptions = {}): ViewRender {
+  const sky = options.background === 'sky';
+  const dist = camera.distortion && (camera.distortion.k1 || camera.distortion.k2 || camera.distortion.p1 || camera.distortion.p2) ? camera.distortion : undefined;
   const { width, height } = camera;
   const n = width * height;
   const ids = layout.objects.reduce((m, o) => Math.max(m, o.id), 0) + 1;
@@ -54,9 +84,13 @@ export function renderView(layout: SceneLayout, camera: Camera): ViewRender {
   const colour: Rgb = [0, 0, 0];
 
   for (let v = 0, i = 0; v < height; v++) {
-    const yc = -(v + 0.5 - camera.cy) / camera.fy;
+    const yd = (v + 0.5 - camera.cy) / camera.fy; // OpenCV: y down
     for (let u = 0; u < width; u++, i++) {
-      const xc = (u + 0.5 - camera.cx) / camera.fx;
+      let xc = (u + 0.5 - camera.cx) / camera.fx, yc = -yd;
+      if (dist) {
+        const [x, y] = undistort(xc, yd, dist.k1, dist.k2, dist.p1, dist.p2);
+        (xc = x), (yc = -y);
+      }
       // Camera-space (xc, yc, -1) to world; its length converts ray distance to planar depth.
       let dx = m[0]! * xc + m[1]! * yc - m[2]!, dy = m[4]! * xc + m[5]! * yc - m[6]!, dz = m[8]! * xc + m[9]! * yc - m[10]!;
       const len = Math.sqrt(dx * dx + dy * dy + dz * dz);
@@ -74,7 +108,16 @@ export function renderView(layout: SceneLayout, camera: Camera): ViewRender {
         out.silhouette[p.id]++;
         if (t < best) (best = t), (hit = p.id), (hitObject = p);
       }
-      if (hit < 0) continue; // background: transparent, depth 0, id 0
+      if (hit < 0) {
+        // background: depth 0, id 0; transparent, or the sky at infinity
+        if (sky) {
+          skyColour(dz, colour);
+          const o4 = i * 4;
+          for (let c = 0; c < 3; c++) out.rgba[o4 + c] = Math.min(255, Math.round(colour[c]! * 255));
+          out.rgba[o4 + 3] = 255;
+        }
+        continue;
+      }
       if (hit > 0) out.visible[hit]++;
       out.depth[i] = best / len;
       out.instances[i] = hit;
