@@ -91,14 +91,18 @@ export class Kernel {
 
   /** Compiles `code`; a WGSL error is thrown with its line and the offending source line. */
   static async create(ctx: GpuContext, label: string, code: string): Promise<Kernel> {
+    // In an error scope: a WGSL error is reported here, not as an uncaptured error that would poison ctx.lost.
+    ctx.device.pushErrorScope('validation');
     const module = ctx.device.createShaderModule({ label, code });
     const info = await module.getCompilationInfo();
+    const moduleError = await ctx.device.popErrorScope();
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length > 0) {
       const lines = code.split('\n');
       const text = errors.map((m) => `${label}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n  ${lines[m.lineNum - 1]?.trim() ?? ''}`).join('\n');
       throw new Error(`WGSL compilation failed:\n${text}`);
     }
+    if (moduleError) throw new Error(`WGSL module ${label}: ${moduleError.message}`);
     ctx.device.pushErrorScope('validation');
     const pipeline = await ctx.device.createComputePipelineAsync({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
     const error = await ctx.device.popErrorScope();
