@@ -8,16 +8,21 @@
 //
 // Usage: npx tsx bench/nerf.ts [--seconds 120] [--marks 30,60] [--budgets 60,120,300]
 //          [--threads 0] [--lr 0.02] [--data DIR] [--every 8] [--baseline-seconds 20] [--baseline-subset 5]
-//          [--no-baselines] [--json FILE]
+//          [--no-baselines] [--json FILE] [--clock wall|cpu] [--lr-hold 0.3] [--lr-final 0.05]
+//          [--levels 12] [--log2-table 17] [--rays 2048]
 //   baselines are evaluated on every 5th of the evaluation views (rendering without the
 //   occupancy grid or with the TypeScript MLPs is slow)
 //   --seconds  one training run with this budget, evaluated at the marks and at the end
 //   --budgets  instead, one complete run per budget (the learning rate anneals over each)
 //   --threads  1 by default; 0 = every core (at most 4)
 // The clock counts training only (steps and grid updates); evaluation is excluded.
+//   --clock cpu  counts the process's CPU time instead of wall time (user + system,
+//                all threads): on a machine shared with other jobs it measures what
+//                the run would take alone; with one training thread it is close to
+//                (slightly above: GC threads) the wall time of an idle machine.
 
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
@@ -53,8 +58,15 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '0' },
     lr: { type: 'string', default: '0.02' },
     json: { type: 'string' },
+    clock: { type: 'string', default: 'wall' },
+    'lr-hold': { type: 'string' },
+    'lr-final': { type: 'string' },
   },
 });
+
+if (args.clock !== 'wall' && args.clock !== 'cpu') throw new Error(`--clock ${args.clock}: expected wall or cpu`);
+/** The training clock in ms: wall time, or this process's CPU time (all threads). */
+const clock = args.clock === 'cpu' ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } : () => performance.now();
 
 registerOrtNode();
 registerNerfNode();
@@ -82,7 +94,7 @@ interface RunResult {
   stepsPerSecond: number;
   raysPerSecond: number;
   samplesPerSecond: number;
-  curve: Array<{ seconds: number; steps: number; psnr: number }>;
+  curve: Array<{ seconds: number; steps: number; psnr: number; wall: number; load: number }>;
   evaluator: string;
 }
 
@@ -116,6 +128,9 @@ async function train(views: ViewsValue, variant: Variant, budget: number, marks:
         // The schedule spans the whole budget, not the segment.
         scheduleSeconds: budget,
         occupancyInterval: variant.occupancy ? 16 : 1 << 30,
+        now: clock,
+        ...(args['lr-hold'] ? { lrHold: Number(args['lr-hold']) } : {}),
+        ...(args['lr-final'] ? { lrFinalRatio: Number(args['lr-final']) } : {}),
       });
       rays += s.rays;
       samples += s.evaluated;
@@ -124,8 +139,8 @@ async function train(views: ViewsValue, variant: Variant, budget: number, marks:
       sampleMemory();
       if (evaluate) {
         const e = await evaluateViews(nerf, test);
-        curve.push({ seconds: round(seconds, 1), steps, psnr: round(e.psnr, 2) });
-        console.log(`  ${variant.name}: ${seconds.toFixed(0)} s, ${steps} steps: test PSNR ${e.psnr.toFixed(2)} dB over ${test.length} views (eval ${e.seconds.toFixed(0)} s)`);
+        curve.push({ seconds: round(seconds, 1), steps, psnr: round(e.psnr, 2), wall: Math.round((performance.now() - t0) / 1000), load: round(loadavg()[0]!, 2) });
+        console.log(`  ${variant.name}: ${seconds.toFixed(0)} s, ${steps} steps: test PSNR ${e.psnr.toFixed(2)} dB over ${test.length} views (eval ${e.seconds.toFixed(0)} s; load ${loadavg()[0]!.toFixed(2)}; ${Math.round(s.raysPerSecond)} rays/s, ${Math.round(s.samplesPerSecond)} samples/s this segment)`);
       }
     }
   } finally {
@@ -163,7 +178,7 @@ const t0 = performance.now();
 const views = await loadViews(dataDir);
 const nTest = viewsOf(views, 'test', evalEvery).length;
 console.log(`dataset ${dataDir}: ${viewsOf(views, 'train').length} train views, ${nTest} test views (every ${evalEvery}th), ${views.views[0]!.image.width}x${views.views[0]!.image.height}`);
-console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}; threads ${threads}, ${raysPerBatch} rays per batch`);
+console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}; threads ${threads}, ${raysPerBatch} rays per batch; ${args.clock} clock; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const main: Variant = { name: threads > 1 ? `onnxruntime MLPs, ${threads} threads` : 'onnxruntime MLPs', evaluator: 'auto', threads, occupancy: true };
 const results: RunResult[] = [];
@@ -204,6 +219,6 @@ if (baselines.length) {
 }
 const maxRss = process.resourceUsage().maxRSS * 1024;
 console.log(`\npeak memory: ${mb(Math.max(peakRss, maxRss))} RSS; wall ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
-const summary = { dataset: dataDir, threads, raysPerBatch, results, baselines, peakRssBytes: Math.max(peakRss, maxRss), cpus: cpus().length, node: process.version };
+const summary = { dataset: dataDir, clock: args.clock, fieldOptions, lrHold: args['lr-hold'], lrFinal: args['lr-final'], threads, raysPerBatch, results, baselines, peakRssBytes: Math.max(peakRss, maxRss), cpus: cpus().length, node: process.version };
 console.log(JSON.stringify(summary));
 if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2) + '\n');
