@@ -10,6 +10,7 @@ import { chooseGeometry, type DepthRender } from './lock3d/geometry';
 import { forEachSurfacePoint, gridAround, medianFootprint, sampleSurface, SparseNodes } from './lock3d/mask-grid';
 import { objectColor, packMaskField, renderSamples } from './lock3d/mask-field';
 import { segmentView } from './lock3d/sam-views';
+import { dropPlanePixels, findSupportPlane, planePixels, standsOnPlane, surfacePointSample } from './lock3d/support-plane';
 
 export const MaskFusion = defineNode({
   type: 'MaskFusion',
@@ -37,6 +38,7 @@ export const MaskFusion = defineNode({
     lambda: { type: 'number', default: 1, min: 0, max: 10, step: 0.1, advanced: true, description: 'weight of the background term of the SA3D loss' },
     iterations: { type: 'integer', default: 40, min: 1, max: 1000, advanced: true, description: 'Adam steps of a full fit (a quarter after each accepted view)' },
     learningRate: { type: 'number', default: 0.2, min: 0.001, max: 10, step: 0.01, advanced: true, description: 'Adam learning rate on the node logits' },
+    supportPlane: { type: 'boolean', default: true, description: 'find the floor the objects stand on (RANSAC) and drop its pixels from the SAM masks of objects that cover little of it: SAM includes the floor seen through holes (rings, handles)' },
     minAccumulation: { type: 'number', default: 0.5, min: 0, max: 1, step: 0.05, advanced: true, description: 'pixels less opaque than this have no surface' },
   },
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
@@ -90,6 +92,18 @@ export const MaskFusion = defineNode({
     const fusionViews: FusionView[] = fused.map((view, i) => ({ name: view.name, camera: view.camera, samples: sampleSurface(view.camera, renders[i]!, nodes, minAccumulation, true) }));
     ctx.log(`grid ${grid.dims.join('x')} of ${voxelSize.toPrecision(3)} units, ${nodes.size} nodes around the surfaces of ${fused.length} views`);
 
+    // The support plane, within one voxel (the median pixel footprint).
+    const plane = params.supportPlane
+      ? findSupportPlane(surfacePointSample(fused.map((v) => v.camera), renders, minAccumulation), { tolerance: voxelSize })
+      : undefined;
+    const viewIndex = new Map(fused.map((v, i) => [v.name, i]));
+    const onPlane = plane ? fused.map((view, i) => planePixels(view.camera, renders[i]!, minAccumulation, plane)) : [];
+    if (plane)
+      ctx.log(
+        `support plane: normal (${plane.normal.map((c) => c.toFixed(3)).join(', ')}), offset ${plane.offset.toPrecision(4)}, ` +
+          `${(plane.inlierFraction * 100).toFixed(0)}% of the surface points`,
+      );
+
     const fits: FusionResult[] = [];
     const options = {
       rejectIoU: params.rejectIoU as number,
@@ -111,10 +125,20 @@ export const MaskFusion = defineNode({
       const ref = initial.get(object.view);
       if (!ref?.mask)
         throw new NodeError(`${object.name}: the masks have no SAM mask in the clicked view "${object.view}"`, { port: 'masks', fix: 'connect MultiViewSam.masks made from these prompts' });
+      const refIndex = viewIndex.get(object.view);
+      const clean =
+        plane && refIndex !== undefined && standsOnPlane(ref.mask, onPlane[refIndex]!)
+          ? (view: string, mask: Uint8Array) => {
+              const i = viewIndex.get(view);
+              if (i === undefined) return mask;
+              return dropPlanePixels(mask, onPlane[i]!);
+            }
+          : undefined;
+      if (plane) ctx.log(`${object.name}: ${clean ? 'stands on the support plane: its pixels are dropped from the SAM masks' : 'covers much of the support plane: masks kept whole'}`);
       const result = await fuseObject(
         fusionViews,
         nodes.size,
-        { name: object.name, refView: object.view, refMask: ref.mask, initial },
+        { name: object.name, refView: object.view, refMask: ref.mask, initial, clean },
         (view, prompt) => segmentView(ctx, masks.decoder!, masks.embeddings![view]!, prompt),
         options,
         ctx.signal,

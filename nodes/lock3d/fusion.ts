@@ -27,6 +27,8 @@ export interface FusionObject {
   refMask: Uint8Array;
   /** Per view: the user's points that survived re-projection, and SAM's mask from them (MultiViewSam). */
   initial: Map<string, { points: PromptPoint[]; mask?: Uint8Array; score?: number }>;
+  /** Applied to every SAM mask before it is judged or fused (e.g. dropping the support plane's pixels). */
+  clean?: (view: string, mask: Uint8Array) => Uint8Array;
 }
 
 export interface FusionOptions {
@@ -97,13 +99,20 @@ export async function fuseObject(
   const records = new Map<string, FusionRecord>();
   let fitMs = 0, decodeMs = 0, decoderRuns = 0;
   const decoded = new Map<string, Promise<{ mask: Uint8Array; score?: number }>>();
+  const clean = object.clean ?? ((_view: string, mask: Uint8Array) => mask);
+  const cleaned = new Map<Uint8Array, Uint8Array>();
+  const cleanOnce = (view: string, mask: Uint8Array) => {
+    let c = cleaned.get(mask);
+    if (!c) cleaned.set(mask, (c = clean(view, mask)));
+    return c;
+  };
   const decode = (view: string, points: PromptPoint[], box?: PromptBox) => {
     const key = `${view}|${JSON.stringify(points)}|${JSON.stringify(box ?? null)}`;
     let pending = decoded.get(key);
     if (!pending) {
       decoderRuns++;
       const t0 = now();
-      pending = segment(view, { points, box }).then((r) => ((decodeMs += now() - t0), r));
+      pending = segment(view, { points, box }).then((r) => ((decodeMs += now() - t0), { ...r, mask: cleanOnce(view, r.mask) }));
       decoded.set(key, pending);
     }
     return pending;
@@ -121,8 +130,8 @@ export async function fuseObject(
   // the fit are dropped and the rest refitted until the set holds. No view
   // is privileged, so a poor SAM mask in the clicked view is outvoted.
   const firstMasks = new Map<string, { mask: Uint8Array; points: PromptPoint[]; score?: number }>();
-  firstMasks.set(object.refView, { mask: object.refMask, points: object.initial.get(object.refView)?.points ?? [], score: object.initial.get(object.refView)?.score });
-  for (const [name, m] of object.initial) if (m.mask && byName.has(name) && !firstMasks.has(name)) firstMasks.set(name, { mask: m.mask, points: m.points, score: m.score });
+  firstMasks.set(object.refView, { mask: cleanOnce(object.refView, object.refMask), points: object.initial.get(object.refView)?.points ?? [], score: object.initial.get(object.refView)?.score });
+  for (const [name, m] of object.initial) if (m.mask && byName.has(name) && !firstMasks.has(name)) firstMasks.set(name, { mask: cleanOnce(name, m.mask), points: m.points, score: m.score });
   for (const [name, m] of firstMasks) accepted.set(name, m.mask);
   let state = fit(options.iterations);
   for (let round = 0; round < 4; round++) {
@@ -160,7 +169,7 @@ export async function fuseObject(
       const iou = knownIoU(c.mask!, rendered);
       if (!best || iou > best.iou!) best = { view: view.name, status: iou >= options.rejectIoU ? 'accepted' : 'rejected', ...c, iou };
     };
-    if (initial?.mask) judge({ candidate: 'reprojected', mask: initial.mask, points: user, score: initial.score });
+    if (initial?.mask) judge({ candidate: 'reprojected', mask: cleanOnce(view.name, initial.mask), points: user, score: initial.score });
     if (area === 0 && !user.some((p) => p.label === 1)) return best ?? { view: view.name, status: 'not-visible', points: [] };
     if (refine || !best || best.iou! < Math.max(options.rejectIoU, options.trustIoU)) {
       const points = [...user, ...selfPrompt(rendered, view.samples.depth, options.selfPromptPoints)];
