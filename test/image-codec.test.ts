@@ -331,3 +331,39 @@ describe('draw', () => {
     expect(Array.from(maskToGray({ width: 2, height: 2, data: Uint8Array.from([0, 1, 7, 0]) }))).toEqual([0, 255, 255, 0]);
   });
 });
+
+describe('pngjs codec (no native code): the same pixels as sharp', () => {
+  it('decodes 16-bit RGB, gray, RGBA and gray+alpha identically to sharp', async () => {
+    const { pngjsImageCodec } = await import('../runtime-gpu/image/codec-pngjs');
+    const values = [65535, 32896, 257, 51200, 129, 128, 0, 32767, 32768];
+    const files = [
+      png16(3, 3, 2, values.flatMap((v, i) => [v, values[(i + 4) % 9]!, values[(i + 7) % 9]!])),
+      png16(9, 1, 0, values),
+      png16(3, 1, 6, [51200, 257, 65535, 65535, 1000, 2000, 3000, 0, 65535, 51200, 0, 32768]),
+      png16(2, 1, 4, [51200, 65535, 65535, 0]),
+    ];
+    for (const [i, bytes] of files.entries()) {
+      for (const background of [[0, 0, 0], [10, 200, 30]] as const) {
+        const a = await codec.decode(bytes, { name: `f${i}.png`, background: [...background] });
+        const b = await pngjsImageCodec.decode(bytes, { name: `f${i}.png`, background: [...background] });
+        expect(b.bitDepth, `file ${i}`).toBe(a.bitDepth);
+        expect(Array.from(b.image.data), `file ${i}`).toEqual(Array.from(a.image.data));
+        expect(b.alpha ? Array.from(b.alpha) : undefined, `file ${i}`).toEqual(a.alpha ? Array.from(a.alpha) : undefined);
+      }
+    }
+  });
+
+  it.skipIf(!existsSync(legoPath))('decodes an 8-bit RGBA dataset view (lego) identically to sharp, round-trips encodePng, and refuses JPEG naming the fix', async () => {
+    const { pngjsImageCodec } = await import('../runtime-gpu/image/codec-pngjs');
+    const bytes = new Uint8Array(readFileSync(legoPath));
+    const a = await codec.decode(bytes, { name: 'r_0.png' });
+    const b = await pngjsImageCodec.decode(bytes, { name: 'r_0.png' });
+    expect(Buffer.compare(Buffer.from(b.image.data), Buffer.from(a.image.data))).toBe(0);
+    expect(Buffer.compare(Buffer.from(b.alpha!), Buffer.from(a.alpha!))).toBe(0);
+    const png = await pngjsImageCodec.encodePng({ width: a.image.width, height: a.image.height, channels: 3, data: a.image.data });
+    const back = await codec.decode(png, { name: 'again.png' });
+    expect(Buffer.compare(Buffer.from(back.image.data), Buffer.from(a.image.data))).toBe(0);
+    if (existsSync(truckPath))
+      await expect(pngjsImageCodec.decode(new Uint8Array(readFileSync(truckPath)), { name: 'truck.jpg' })).rejects.toThrow(/truck\.jpg is JPEG.*install sharp/);
+  });
+});
