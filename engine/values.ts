@@ -282,7 +282,13 @@ export interface FeatureFieldConfig {
   /** Neighbour aggregation: 3x3 conv (hidden -> aggChannels), ReLU, 3x3 conv (-> hidden), mean over the patch, added to the patch mean. 0 = off. */
   aggChannels: number;
   /** Surface weights: the `topK` largest sample weights of a ray, raised to `power`, renormalised; samples below `minWeight` of the total are dropped. */
-  surface: { topK: number; power: number; minWeight: number };
+  surface: {
+    topK: number;
+    power: number;
+    minWeight: number;
+    /** 'centres' (default for new fields): march each cell's centre ray, place the patch's rays by interpolating the centres' depth where the surface is smooth, march the patch only at silhouettes and creases; one point per ray. Absent or 'march': march every ray, keep its sharpened samples. */
+    placement?: 'march' | 'centres';
+  };
 }
 
 /**

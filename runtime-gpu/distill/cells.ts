@@ -39,13 +39,20 @@ export function cellGrid(width: number, height: number): CellGrid {
  * Rays of cell (cx, cy)'s patch into out (6 per ray) from ray index `at`,
  * row-major within the patch. Positions are continuous image coordinates
  * (a pixel spans [u, u + 1)), mapped back from the resized frame with the
- * rounded sizes as SAM maps clicks.
+ * rounded sizes as SAM maps clicks. With `only` >= 0, writes that one ray
+ * of the patch (index j P + i) at `at`.
  */
-export function cellRays(camera: Camera, grid: CellGrid, cx: number, cy: number, P: number, out: Float64Array, at: number): void {
+export function cellRays(camera: Camera, grid: CellGrid, cx: number, cy: number, P: number, out: Float64Array, at: number, only = -1): void {
   const sx = grid.width / grid.resizedWidth, sy = grid.height / grid.resizedHeight;
   const ray = new Float64Array(6);
   for (let j = 0; j < P; j++)
     for (let i = 0; i < P; i++) {
+      if (only >= 0) {
+        if (j * P + i !== only) continue;
+        const x = CELL * (cx + (i + 0.5) / P) * sx, y = CELL * (cy + (j + 0.5) / P) * sy;
+        pixelRay(camera, x - 0.5, y - 0.5, out.subarray(6 * at, 6 * at + 6));
+        return;
+      }
       const x = CELL * (cx + (i + 0.5) / P) * sx, y = CELL * (cy + (j + 0.5) / P) * sy;
       pixelRay(camera, x - 0.5, y - 0.5, ray);
       out.set(ray, 6 * (at + j * P + i));

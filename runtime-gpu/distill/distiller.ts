@@ -7,8 +7,11 @@ import { Adam } from '../nerf/adam';
 import { Rng } from '../nerf/rng';
 import { cellGrid, cellRays, EMBED_CELLS, EMBED_SIDE, gridRays, type CellGrid } from './cells';
 import { FeatureHead, type CellBatch } from './head';
+import { OrtFeatureHead } from './head-ort';
+import { paramLayout } from '../nerf/config';
+import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
-import { SurfaceSampler, type SurfaceSamples } from './surface';
+import { patchSurface, SurfaceSampler, type SurfaceSamples } from './surface';
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {
@@ -102,9 +105,8 @@ export class FeatureDistillation {
       const t = targets[v]!;
       if (t.embedding.length !== K * EMBED_CELLS) throw new Error(`view ${t.name}: the embedding has ${t.embedding.length} values, expected ${K}x${EMBED_SIDE}x${EMBED_SIDE}`);
       const grid = cellGrid(t.camera.width, t.camera.height);
-      const { rays } = gridRays(t.camera, grid, P);
       const n = grid.cols * grid.rows;
-      const surface = await this.sampler.sample(rays, n * P * P, options.signal);
+      const surface = await viewSurface(this.sampler, this.config, t.camera, grid, options.signal);
       const tv = new Float32Array(n * K);
       for (let y = 0, c = 0; y < grid.rows; y++)
         for (let x = 0; x < grid.cols; x++, c++) {
@@ -239,6 +241,18 @@ export class FeatureDistillation {
   }
 }
 
+/** Surface samples of every valid cell's patch of a view (row-major cells, then the patch), by the config's placement rule. */
+export async function viewSurface(sampler: SurfaceSampler, config: FeatureFieldConfig, camera: Camera, grid: CellGrid, signal?: AbortSignal): Promise<SurfaceSamples & { marchedRays: number }> {
+  const P = config.patch;
+  if ((config.surface.placement ?? 'march') === 'centres') {
+    const s = await patchSurface(sampler, camera, grid, P, { signal });
+    return { ...s, marchedRays: s.stats.marchedRays };
+  }
+  const { rays } = gridRays(camera, grid, P);
+  const n = grid.cols * grid.rows;
+  return { ...(await sampler.sample(rays, n * P * P, signal)), marchedRays: n * P * P };
+}
+
 /** Copies the samples of rays [r0, r0 + P2) of `surface` as cell `cell` of the batch; returns the new sample count. */
 function appendCell(batch: CellBatch, cell: number, surface: SurfaceSamples, r0: number, P2: number, s: number): number {
   const o = surface.offsets;
@@ -262,10 +276,17 @@ export interface RenderedEmbedding {
   embedding: Float32Array;
   grid: CellGrid;
   rays: number;
-  /** Radiance-field evaluations (density only). */
+  /** Rays marched through the radiance field (the rest were placed on interpolated surfaces). */
+  marchedRays: number;
+  /** Radiance-field evaluations (the last march; density only). */
   evaluated: number;
   ms: { surface: number; head: number };
+  /** Where the head ran: onnxruntime (surface.placement 'centres' and a backend), else the TypeScript reference. */
+  head: 'onnxruntime' | 'cpu';
 }
+
+/** The head's implementation for rendering: 'auto' = onnxruntime when it can run (one point per ray and a backend), else the CPU reference. */
+export type HeadChoice = 'auto' | 'onnxruntime' | 'cpu';
 
 /** Renders the embedding grid of a FeatureFieldValue for any camera. */
 export class FeatureFieldRenderer {
@@ -273,6 +294,35 @@ export class FeatureFieldRenderer {
   readonly head: FeatureHead;
   readonly sampler: SurfaceSampler;
   private readonly paddingMean?: Float32Array;
+
+  private ort?: Promise<OrtFeatureHead | null>;
+  private ortSampler?: Promise<SurfaceSampler>;
+
+  /** The surface sampler: the radiance field's density MLP in onnxruntime when it can run ('auto'/'onnxruntime'), else the TypeScript reference. */
+  private async surfaceSampler(choice: HeadChoice): Promise<SurfaceSampler> {
+    if (choice === 'cpu') return this.sampler;
+    const geometry = this.value.geometry;
+    this.ortSampler ??= createFieldEvaluator(geometry.config, paramLayout(geometry.config), choice === 'onnxruntime' ? 'onnxruntime' : 'auto').then(
+      ({ evaluator }) => new SurfaceSampler(geometry, this.value.config.surface, evaluator),
+    );
+    return this.ortSampler;
+  }
+
+  /** The onnxruntime head, created on first use; null when it cannot run here ('auto' then uses the CPU head). */
+  private async ortHead(choice: HeadChoice): Promise<OrtFeatureHead | null> {
+    if (choice === 'cpu') return null;
+    if ((this.value.config.surface.placement ?? 'march') !== 'centres') {
+      if (choice === 'onnxruntime') throw new Error("the onnxruntime feature head needs surface.placement 'centres' (one surface point per ray)");
+      return null;
+    }
+    this.ort ??= OrtFeatureHead.create(this.value.config, this.layout).catch((e: unknown) => {
+      if (choice === 'onnxruntime') throw e;
+      return null;
+    });
+    const head = await this.ort;
+    if (!head && choice === 'onnxruntime') throw new Error('no onnxruntime backend for the feature head');
+    return head;
+  }
 
   constructor(readonly value: FeatureFieldValue) {
     validateFeatureConfig(value.config);
@@ -302,41 +352,45 @@ export class FeatureFieldRenderer {
    * cell (their mean where no training view was padded there; zero when no
    * training view had padding).
    */
-  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number } = {}): Promise<RenderedEmbedding> {
+  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number; head?: HeadChoice } = {}): Promise<RenderedEmbedding> {
     const { config } = this.value;
     const P = config.patch, P2 = P * P, K = config.channels;
     const grid = cellGrid(camera.width, camera.height);
     const embedding = new Float32Array(K * EMBED_CELLS);
-    const chunk = options.chunkCells ?? 256;
+    const chunk = options.chunkCells ?? 512;
     const n = grid.cols * grid.rows;
-    const rays = new Float64Array(6 * chunk * P2);
     const out = new Float32Array(chunk * K);
     const ms = { surface: 0, head: 0 };
-    let evaluated = 0;
-    const batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(chunk * P2) };
+    const ort = await this.ortHead(options.head ?? 'auto');
+    const sampler = await this.surfaceSampler(options.head ?? 'auto');
+    const t0 = performance.now();
+    const surface = await viewSurface(sampler, config, camera, grid, options.signal);
+    const evaluated = sampler.evaluated;
+    ms.surface = performance.now() - t0;
+    const t1 = performance.now();
+    const o = surface.offsets;
+    const prior = this.value.prior;
     for (let c0 = 0; c0 < n; c0 += chunk) {
       const c1 = Math.min(n, c0 + chunk);
-      for (let c = c0; c < c1; c++) cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), P, rays, (c - c0) * P2);
-      const t0 = performance.now();
-      const surface = await this.sampler.sample(rays, (c1 - c0) * P2, options.signal);
-      evaluated += this.sampler.evaluated;
-      const t1 = performance.now();
-      batch.cells = c1 - c0;
-      batch.samples = surface.weights.length;
-      batch.positions = surface.positions;
-      batch.weights = surface.weights;
-      batch.acc = surface.acc;
-      batch.sampleRay = new Uint32Array(batch.samples);
-      for (let r = 0; r < surface.rays; r++) batch.sampleRay.fill(r, surface.offsets[r]!, surface.offsets[r + 1]!);
-      this.head.forward(this.value.params, batch, out);
+      const r0 = c0 * P2, r1 = c1 * P2, s0 = o[r0]!, s1 = o[r1]!;
+      const sampleRay = new Uint32Array(s1 - s0);
+      for (let r = r0; r < r1; r++) sampleRay.fill(r - r0, o[r]! - s0, o[r + 1]! - s0);
+      const batch: CellBatch = {
+        cells: c1 - c0,
+        samples: s1 - s0,
+        positions: surface.positions.subarray(3 * s0, 3 * s1),
+        weights: surface.weights.subarray(s0, s1),
+        sampleRay,
+        acc: surface.acc.subarray(r0, r1),
+      };
+      if (ort) await ort.forward(this.value.params, batch, out);
+      else this.head.forward(this.value.params, batch, out);
       for (let c = c0; c < c1; c++) {
         const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
-        const prior = this.value.prior;
         for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = out[(c - c0) * K + k]! + (prior ? prior[k * EMBED_CELLS + cell]! : 0);
       }
-      ms.surface += t1 - t0;
-      ms.head += performance.now() - t1;
     }
+    ms.head = performance.now() - t1;
     const pad = this.value.padding;
     if (pad && this.paddingMean) {
       for (let y = 0; y < EMBED_SIDE; y++)
@@ -346,6 +400,6 @@ export class FeatureFieldRenderer {
           for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = pad.observed[cell] ? pad.embedding[k * EMBED_CELLS + cell]! : this.paddingMean[k]!;
         }
     }
-    return { embedding, grid, rays: n * P2, evaluated, ms };
+    return { embedding, grid, rays: n * P2, marchedRays: surface.marchedRays, evaluated, ms, head: ort ? 'onnxruntime' : 'cpu' };
   }
 }

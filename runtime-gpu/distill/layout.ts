@@ -44,6 +44,8 @@ export interface FeatureFieldOptions {
   topK?: number;
   power?: number;
   minWeight?: number;
+  /** Surface placement of the patch rays (docs/distill.md); default 'centres'. */
+  placement?: 'march' | 'centres';
 }
 
 /** Defaults: the original's surface rule (top 16 weights, power 10); smaller grids and widths than its 2 x 12 levels and 256 hidden, for the CPU. */
@@ -60,7 +62,7 @@ export function featureFieldConfig(options: FeatureFieldOptions = {}): FeatureFi
     channels: 256,
     patch: options.patch ?? 4,
     aggChannels: options.aggChannels ?? 32,
-    surface: { topK: options.topK ?? 16, power: options.power ?? 10, minWeight: options.minWeight ?? 1e-3 },
+    surface: { topK: options.topK ?? 16, power: options.power ?? 10, minWeight: options.minWeight ?? 1e-3, placement: options.placement ?? 'centres' },
   };
   validateFeatureConfig(config);
   return config;
@@ -77,6 +79,8 @@ export function validateFeatureConfig(config: FeatureFieldConfig): void {
   int(config.patch, 1, 'patch', 16);
   int(config.aggChannels, 0, 'aggChannels', 1024);
   int(config.surface.topK, 1, 'surface.topK', 1024);
+  const placement = config.surface.placement ?? 'march';
+  if (placement !== 'march' && placement !== 'centres') throw new RangeError(`feature field surface.placement must be 'march' or 'centres', got ${String(placement)}`);
   if (!(config.surface.power > 0)) throw new RangeError(`surface.power must be positive, got ${config.surface.power}`);
   if (!(config.hash.baseResolution >= 2 && config.hash.maxResolution >= config.hash.baseResolution))
     throw new RangeError(`hash resolutions must satisfy 2 <= base <= max, got ${config.hash.baseResolution}..${config.hash.maxResolution}`);

@@ -9,7 +9,9 @@
 // plus the ray's accumulated opacity a = sum_i w_i (all samples). Features
 // are read where the ray terminates; the field's parameters are only read.
 
-import type { FeatureFieldConfig, RadianceFieldValue } from '../../engine/values';
+import type { Camera, FeatureFieldConfig, RadianceFieldValue } from '../../engine/values';
+import { normalizedToWorld, worldToNormalized } from '../nerf/contraction';
+import { cellRays, type CellGrid } from './cells';
 import { paramLayout } from '../nerf/config';
 import { createCpuFieldEvaluator } from '../nerf/field-cpu';
 import type { FieldEvaluator } from '../nerf/field-kernels';
@@ -201,4 +203,153 @@ export class SurfaceSampler {
     }
     return { r0, offsets: out, positions: Float32Array.from(positions), weights: Float32Array.from(weights) };
   }
+}
+
+/** One surface point per ray: the sharpened-weight mean of its kept samples (acc 0 = no point). */
+export function surfacePoints(s: SurfaceSamples): SurfaceSamples {
+  const n = s.rays;
+  const offsets = new Uint32Array(n + 1);
+  const positions = new Float32Array(3 * n), weights = new Float32Array(n);
+  let k = 0;
+  for (let r = 0; r < n; r++) {
+    const a = s.offsets[r]!, b = s.offsets[r + 1]!;
+    if (b > a) {
+      let x = 0, y = 0, z = 0;
+      for (let q = a; q < b; q++) {
+        const w = s.weights[q]!;
+        x += w * s.positions[3 * q]!;
+        y += w * s.positions[3 * q + 1]!;
+        z += w * s.positions[3 * q + 2]!;
+      }
+      positions[3 * k] = x;
+      positions[3 * k + 1] = y;
+      positions[3 * k + 2] = z;
+      weights[k++] = 1;
+    }
+    offsets[r + 1] = k;
+  }
+  return { rays: n, offsets, positions: positions.slice(0, 3 * k), weights: weights.slice(0, k), acc: s.acc };
+}
+
+export interface PatchSurfaceStats {
+  /** Cells whose P x P rays were marched (silhouettes, depth creases). */
+  marchedCells: number;
+  /** Rays marched in all (cell centres + the marched cells' patches). */
+  marchedRays: number;
+}
+
+/**
+ * Surface points of every valid cell's P x P patch (row-major cells, then
+ * the patch), one point per ray, marching only where needed:
+ *
+ *  1. march the ray through each cell's centre (64 x 64 rays for a square image);
+ *  2. a cell is smooth when it and its 8 neighbours are opaque (acc >= 0.99)
+ *     and the inverse depth of the 3 x 3 centres is locally planar (second
+ *     differences <= `crease` of the centre's), or when all nine are empty
+ *     (acc <= 0.01): its rays are placed on the surface by bilinear
+ *     interpolation of the inverse planar depth of the four surrounding
+ *     centres (exact on planes), acc = 1 (or 0 when empty);
+ *  3. every other cell's P x P rays are marched (one point each, the
+ *     sharpened-weight mean of its samples).
+ *
+ * Training and rendering both use this function, so the patch footprint is
+ * the same. With P = 1 it is the centre march alone.
+ */
+export async function patchSurface(
+  sampler: SurfaceSampler,
+  camera: Camera,
+  grid: CellGrid,
+  P: number,
+  options: { signal?: AbortSignal; crease?: number } = {},
+): Promise<SurfaceSamples & { stats: PatchSurfaceStats }> {
+  const { cols, rows } = grid;
+  const n = cols * rows, P2 = P * P;
+  const crease = options.crease ?? 0.02;
+  const centreRays = new Float64Array(6 * n);
+  for (let c = 0; c < n; c++) cellRays(camera, grid, c % cols, Math.floor(c / cols), 1, centreRays, c);
+  const centres = surfacePoints(await sampler.sample(centreRays, n, options.signal));
+  const mapping = sampler.field.config.scene;
+  const m = camera.cameraToWorld;
+  // Inverse planar depth of each centre (0 where the ray is not opaque).
+  const invZ = new Float64Array(n), acc = centres.acc;
+  for (let c = 0; c < n; c++) {
+    if (centres.offsets[c + 1] === centres.offsets[c]) continue;
+    const [x, y, z] = normalizedToWorld(mapping, centres.positions[3 * centres.offsets[c]!]!, centres.positions[3 * centres.offsets[c]! + 1]!, centres.positions[3 * centres.offsets[c]! + 2]!);
+    const depth = -(m[2]! * (x - m[3]!) + m[6]! * (y - m[7]!) + m[10]! * (z - m[11]!));
+    if (depth > 0) invZ[c] = 1 / depth;
+  }
+  const OPAQUE = 0.99, EMPTY = 0.01;
+  const kind = new Uint8Array(n); // 0 march, 1 smooth surface, 2 smooth empty
+  for (let cy = 0; cy < rows; cy++)
+    for (let cx = 0; cx < cols; cx++) {
+      const c = cy * cols + cx;
+      let opaque = true, empty = true;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const x = Math.min(cols - 1, Math.max(0, cx + dx)), y = Math.min(rows - 1, Math.max(0, cy + dy));
+          const a = acc[y * cols + x]!;
+          if (!(a >= OPAQUE && invZ[y * cols + x]! > 0)) opaque = false;
+          if (!(a <= EMPTY)) empty = false;
+        }
+      if (empty) kind[c] = 2;
+      else if (opaque) {
+        const at = (x: number, y: number) => invZ[Math.min(rows - 1, Math.max(0, y)) * cols + Math.min(cols - 1, Math.max(0, x))]!;
+        const z0 = invZ[c]!;
+        const ddx = Math.abs(at(cx - 1, cy) + at(cx + 1, cy) - 2 * z0), ddy = Math.abs(at(cx, cy - 1) + at(cx, cy + 1) - 2 * z0);
+        const dd1 = Math.abs(at(cx - 1, cy - 1) + at(cx + 1, cy + 1) - 2 * z0), dd2 = Math.abs(at(cx + 1, cy - 1) + at(cx - 1, cy + 1) - 2 * z0);
+        if (Math.max(ddx, ddy, dd1, dd2) <= crease * z0) kind[c] = 1;
+      }
+    }
+  // March the rest.
+  const marchCells: number[] = [];
+  for (let c = 0; c < n; c++) if (kind[c] === 0) marchCells.push(c);
+  const marchRays = new Float64Array(6 * marchCells.length * P2);
+  marchCells.forEach((c, i) => cellRays(camera, grid, c % cols, Math.floor(c / cols), P, marchRays, i * P2));
+  const marched = P === 1 ? centres : surfacePoints(await sampler.sample(marchRays, marchCells.length * P2, options.signal));
+  const slot = new Int32Array(n).fill(-1);
+  marchCells.forEach((c, i) => (slot[c] = i));
+  // Assemble.
+  const R = n * P2;
+  const offsets = new Uint32Array(R + 1), outAcc = new Float32Array(R);
+  const positions = new Float32Array(3 * R), weights = new Float32Array(R);
+  const ray = new Float64Array(6);
+  let k = 0;
+  for (let c = 0; c < n; c++) {
+    const cx = c % cols, cy = Math.floor(c / cols);
+    for (let p = 0; p < P2; p++) {
+      const r = c * P2 + p;
+      if (kind[c] === 0) {
+        const src = P === 1 ? c : slot[c]! * P2 + p;
+        outAcc[r] = marched.acc[src]!;
+        for (let q = marched.offsets[src]!; q < marched.offsets[src + 1]!; q++) {
+          positions[3 * k] = marched.positions[3 * q]!;
+          positions[3 * k + 1] = marched.positions[3 * q + 1]!;
+          positions[3 * k + 2] = marched.positions[3 * q + 2]!;
+          weights[k++] = 1;
+        }
+      } else if (kind[c] === 1) {
+        // Sub-ray position in grid units, relative to the cell centres.
+        const i = p % P, j = Math.floor(p / P);
+        const gx = cx + (i + 0.5) / P - 0.5, gy = cy + (j + 0.5) / P - 0.5;
+        const x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
+        const at = (x: number, y: number) => invZ[Math.min(rows - 1, Math.max(0, y)) * cols + Math.min(cols - 1, Math.max(0, x))]!;
+        const iz = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        cellRays(camera, grid, cx, cy, P, ray, 0, p);
+        const zf = -(m[2]! * ray[3]! + m[6]! * ray[4]! + m[10]! * ray[5]!);
+        const t = 1 / iz / zf;
+        worldToNormalized(mapping, ray[0]! + t * ray[3]!, ray[1]! + t * ray[4]!, ray[2]! + t * ray[5]!, positions, 3 * k);
+        weights[k++] = 1;
+        outAcc[r] = 1;
+      }
+      offsets[r + 1] = k;
+    }
+  }
+  return {
+    rays: R,
+    offsets,
+    positions: positions.slice(0, 3 * k),
+    weights: weights.slice(0, k),
+    acc: outAcc,
+    stats: { marchedCells: marchCells.length, marchedRays: n + (P === 1 ? 0 : marchCells.length * P2) },
+  };
 }
