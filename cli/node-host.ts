@@ -1,9 +1,11 @@
-// SamnerfHost for the command line: the file system, sharp for images,
-// onnxruntime-node for models.
+// SamnerfHost for the command line: the file system, sharp for images
+// (pngjs where sharp's native binary is missing), onnxruntime-node for
+// models, tuned sessions and worker shards for NeRF training.
 
 import type { SamnerfHost } from '../nodes/host';
 import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
-import { sharpImageCodec } from '../runtime-gpu/image/codec-sharp';
+import type { ImageCodec } from '../runtime-gpu/image/codec';
+import { registerNerfNode } from '../runtime-gpu/nerf/node';
 import { FolderOutputWriter, nodeFiles } from './node-files';
 import { createNodeModelProvider } from './node-models';
 
@@ -19,11 +21,26 @@ export interface NodeHostOptions {
 
 export async function createNodeHost(options: NodeHostOptions): Promise<SamnerfHost & { output: FolderOutputWriter }> {
   registerOrtNode();
+  registerNerfNode();
   return {
     files: nodeFiles,
     output: new FolderOutputWriter(options.out),
-    images: sharpImageCodec,
+    images: await nodeImageCodec(),
     models: createNodeModelProvider(options.device, options.cacheDir),
     device: options.device,
   };
+}
+
+let codec: Promise<ImageCodec> | undefined;
+
+/** sharp when its native binary loads; else pngjs (PNG only; JPEG then fails naming the fix). */
+export function nodeImageCodec(): Promise<ImageCodec> {
+  codec ??= import('../runtime-gpu/image/codec-sharp').then(
+    (m) => m.sharpImageCodec,
+    async (e: unknown) => {
+      process.emitWarning(`sharp did not load (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); reading PNG only, with pngjs`);
+      return (await import('../runtime-gpu/image/codec-pngjs')).pngjsImageCodec;
+    },
+  );
+  return codec;
 }
