@@ -26,10 +26,42 @@ export function storageBuffer(ctx: GpuContext, sizeOrData: number | ArrayBufferV
   return buffer;
 }
 
+const transients = new WeakMap<GpuContext, GPUBuffer[]>();
+
+/**
+ * A uniform buffer holding `data`. It is transient: the next submit() destroys
+ * it once the work is queued (the per-dispatch arguments of the kernels).
+ */
 export function uniformBuffer(ctx: GpuContext, data: ArrayBufferView, label: string): GPUBuffer {
   const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
   const buffer = ctx.device.createBuffer({ label, size, usage: Usage.UNIFORM | Usage.COPY_DST });
   writeBuffer(ctx, buffer, data);
+  let list = transients.get(ctx);
+  if (!list) transients.set(ctx, (list = []));
+  list.push(buffer);
+  return buffer;
+}
+
+/** A count known only on the device: the u32 at `offset` bytes of `buffer`, at most `max`. */
+export interface DeviceCount {
+  buffer: GPUBuffer;
+  offset?: number;
+  max: number;
+}
+export type Count = number | DeviceCount;
+
+export const countMax = (c: Count): number => (typeof c === 'number' ? c : c.max);
+
+/**
+ * The uniform arguments of a dispatch whose first u32 is a count: `words`
+ * with words[0] = the count when it is known here, else the count copied
+ * from the device at this point of the encoder (dispatches then cover `max`
+ * threads and the kernels stop at the count).
+ */
+export function countArgs(ctx: GpuContext, encoder: GPUCommandEncoder, count: Count, words: Uint32Array, label: string): GPUBuffer {
+  words[0] = countMax(count);
+  const buffer = uniformBuffer(ctx, words, label);
+  if (typeof count !== 'number') encoder.copyBufferToBuffer(count.buffer, count.offset ?? 0, buffer, 0, 4);
   return buffer;
 }
 
@@ -132,8 +164,18 @@ export class Kernel {
 
 /** Submits the encoder's work and waits for the queue (rejects on a device error). */
 export async function submit(ctx: GpuContext, encoder: GPUCommandEncoder): Promise<void> {
-  ctx.device.queue.submit([encoder.finish()]);
+  submitNoWait(ctx, encoder);
   await Promise.race([ctx.device.queue.onSubmittedWorkDone(), ctx.lost]);
+}
+
+/** Queues the encoder's work; the transient argument buffers recorded so far are released. */
+export function submitNoWait(ctx: GpuContext, encoder: GPUCommandEncoder): void {
+  ctx.device.queue.submit([encoder.finish()]);
+  const list = transients.get(ctx);
+  if (list) {
+    for (const b of list) b.destroy();
+    list.length = 0;
+  }
 }
 
 /** Runs `fn` inside validation and out-of-memory error scopes; throws the first error with `what`. */

@@ -15,9 +15,13 @@ const gpu = await testGpu();
 
 const scene = { bounds: { min: [-1, -1, -1], max: [1, 1, 1] }, near: 0.1, far: 10, sceneKind: 'object' as const };
 // The default shapes (32-wide, one hidden colour layer) and a deeper, narrower colour MLP.
-const configs: [string, FieldConfig][] = [
-  ['defaults (8 levels, 32-wide, 1 colour layer)', configForScene(scene, { levels: 8, log2TableSize: 12, baseResolution: 4, maxResolution: 128 })],
-  ['2 colour layers of 16, density 16', configForScene(scene, { levels: 4, log2TableSize: 10, baseResolution: 4, maxResolution: 32, densityHidden: 16, colorHidden: 16, colorLayers: 2 })],
+// Both code generators: loops (the default on software adapters) and unrolled (hardware); the
+// unrolled one on the small config only, as SwiftShader takes a minute to compile the large one.
+const small = configForScene(scene, { levels: 4, log2TableSize: 10, baseResolution: 4, maxResolution: 32, densityHidden: 16, colorHidden: 16, colorLayers: 2 });
+const configs: [string, FieldConfig, boolean][] = [
+  ['defaults (8 levels, 32-wide, 1 colour layer), loops', configForScene(scene, { levels: 8, log2TableSize: 12, baseResolution: 4, maxResolution: 128 }), false],
+  ['2 colour layers of 16, density 16, loops', small, false],
+  ['2 colour layers of 16, density 16, unrolled', small, true],
 ];
 
 function inputs(config: FieldConfig, count: number, seed: number) {
@@ -46,10 +50,13 @@ function relErr(got: Float32Array, expected: Float32Array, begin: number, end: n
 }
 
 describe.skipIf(!!gpu.skip)('MLP and field kernels on WebGPU vs the CPU reference', () => {
-  for (const [name, config] of configs) {
+  for (const [name, config, unroll] of configs) {
     describe(name, () => {
       // Not a multiple of the weight-gradient chunk, so the last chunk is partial.
       const count = 2 * WEIGHT_CHUNK + 77;
+      // Compiled once for both tests (SwiftShader compiles slowly).
+      let compiled: Promise<[MlpKernels, HashEncodingKernels]> | undefined;
+      const kernels = () => (compiled ??= Promise.all([MlpKernels.create(gpu.ctx!, config, paramLayout(config), { unroll }), HashEncodingKernels.create(gpu.ctx!, paramLayout(config))]));
 
       it('forward: sigma within 1e-4 relative, rgb within 1e-5', async () => {
         const ctx = gpu.ctx!;
@@ -57,8 +64,7 @@ describe.skipIf(!!gpu.skip)('MLP and field kernels on WebGPU vs the CPU referenc
         const cpu = new CpuFieldEvaluator(config, layout);
         const sigma = new Float32Array(count), rgb = new Float32Array(3 * count), enc = new Float32Array(count * layout.encodingWidth);
         cpu.query(params, positions, sh, count, sigma, rgb, enc);
-        const mlp = await MlpKernels.create(ctx, config, layout);
-        const hash = await HashEncodingKernels.create(ctx, layout);
+        const [mlp, hash] = await kernels();
         const p = storageBuffer(ctx, params, 'params');
         // MLP alone, from the CPU's encodings; then the whole field from positions.
         const encCpu = storageBuffer(ctx, enc, 'enc-cpu'), encGpu = storageBuffer(ctx, enc.byteLength, 'enc-gpu');
@@ -80,7 +86,6 @@ describe.skipIf(!!gpu.skip)('MLP and field kernels on WebGPU vs the CPU referenc
         for (let i = 0; i < count; i++) expect(Math.abs(gd[i]! - sigma[i]!) / sigma[i]!).toBeLessThan(1e-4);
         // The outputs vary: a constant field would pass trivially.
         expect(Math.max(...rgb) - Math.min(...rgb)).toBeGreaterThan(0.1);
-        mlp.dispose();
       });
 
       it('backward: every weight gradient and the hash-table gradient within 1e-4 of their scale', async () => {
@@ -89,8 +94,7 @@ describe.skipIf(!!gpu.skip)('MLP and field kernels on WebGPU vs the CPU referenc
         const cpu = new CpuFieldEvaluator(config, layout);
         const expected = new Float32Array(layout.count);
         cpu.backward(params, positions, sh, count, dSigma, dRgb, expected);
-        const mlp = await MlpKernels.create(ctx, config, layout);
-        const hash = await HashEncodingKernels.create(ctx, layout);
+        const [mlp, hash] = await kernels();
         const p = storageBuffer(ctx, params, 'params'), pos = storageBuffer(ctx, positions, 'pos');
         const enc = storageBuffer(ctx, count * layout.encodingWidth * 4, 'enc'), dEnc = storageBuffer(ctx, count * layout.encodingWidth * 4, 'denc');
         // The gradient buffer accumulates: start from a known non-zero content.

@@ -15,7 +15,7 @@
 // sees the same untouched entries.
 
 import type { ParamLayout } from '../../nerf/config';
-import { Kernel, storageBuffer, THREAD_INDEX, uniformBuffer, WORKGROUP, type Binding } from '../compute';
+import { countArgs, countMax, Kernel, storageBuffer, THREAD_INDEX, WORKGROUP, type Binding, type Count } from '../compute';
 import type { GpuContext } from '../device';
 
 /** Per-level table of the kernels: scale, resolution, dense, offset, mask (5 x 32 bits). */
@@ -139,19 +139,19 @@ export class HashEncodingKernels {
     return new HashEncodingKernels(ctx, layout, levels, fwd, bwd);
   }
 
-  private args(count: number): GPUBuffer {
-    return uniformBuffer(this.ctx, new Uint32Array([count, this.layout.levels.length, this.layout.encodingWidth, 0]), 'hash-args');
+  private args(encoder: GPUCommandEncoder, count: Count): GPUBuffer {
+    return countArgs(this.ctx, encoder, count, new Uint32Array([0, this.layout.levels.length, this.layout.encodingWidth, 0]), 'hash-args');
   }
 
   /** enc[s * encodingWidth + 2 l + f] = level l's features at positions[3 s..] (normalised cube). */
-  forward(encoder: GPUCommandEncoder, params: Binding, positions: Binding, enc: Binding, count: number): void {
-    const group = this.fwd.bind([this.args(count), this.levels, params, positions, enc]);
-    this.fwd.record(encoder, group, count * this.layout.levels.length);
+  forward(encoder: GPUCommandEncoder, params: Binding, positions: Binding, enc: Binding, count: Count): void {
+    const group = this.fwd.bind([this.args(encoder, count), this.levels, params, positions, enc]);
+    this.fwd.record(encoder, group, countMax(count) * this.layout.levels.length);
   }
 
   /** grad (the parameter-gradient buffer) += the transpose of forward applied to dEnc. */
-  backward(encoder: GPUCommandEncoder, grad: Binding, positions: Binding, dEnc: Binding, count: number): void {
-    const group = this.bwd.bind([this.args(count), this.levels, grad, positions, dEnc]);
-    this.bwd.record(encoder, group, count * this.layout.levels.length);
+  backward(encoder: GPUCommandEncoder, grad: Binding, positions: Binding, dEnc: Binding, count: Count): void {
+    const group = this.bwd.bind([this.args(encoder, count), this.levels, grad, positions, dEnc]);
+    this.bwd.record(encoder, group, countMax(count) * this.layout.levels.length);
   }
 }

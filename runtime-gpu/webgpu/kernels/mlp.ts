@@ -23,7 +23,7 @@
 import type { FieldConfig, ParamLayout } from '../../nerf/config';
 import { shCoefficients } from '../../nerf/config';
 import { MAX_LOG_DENSITY } from '../../nerf/field-kernels';
-import { Kernel, storageBuffer, THREAD_INDEX, uniformBuffer, WORKGROUP, type Binding } from '../compute';
+import { countArgs, countMax, Kernel, storageBuffer, THREAD_INDEX, Usage, WORKGROUP, type Binding, type Count } from '../compute';
 import type { GpuContext } from '../device';
 
 /** Samples per partial sum of the weight gradients. */
@@ -78,12 +78,20 @@ export function mlpShape(config: FieldConfig, layout: ParamLayout): MlpShape {
 
 const u = (n: number) => `${n}u`;
 
+// The weights are read from a uniform copy made at the start of every
+// forward or backward dispatch from the parameter buffer (measured on
+// SwiftShader: 7x faster than reading them from the storage buffer; on GPUs
+// uniform reads go through the constant cache). Loops over private arrays,
+// not unrolled code: unrolling made SwiftShader's shader compilation take
+// a minute.
+let weightBase = 0;
+
 /** out[o] = (relu)(sum_k W[o][k] in[k]). */
 function matvec(out: string, rows: number, input: string, cols: number, offset: number, relu: boolean): string {
   return `
   for (var o = 0u; o < ${u(rows)}; o++) {
     var a = 0.0;
-    for (var k = 0u; k < ${u(cols)}; k++) { a += params[${u(offset)} + o * ${u(cols)} + k] * ${input}[k]; }
+    for (var k = 0u; k < ${u(cols)}; k++) { a += w(${u(offset - weightBase)} + o * ${u(cols)} + k) * ${input}[k]; }
     ${out}[o] = ${relu ? 'max(a, 0.0)' : 'a'};
   }`;
 }
@@ -93,7 +101,7 @@ function matTvec(out: string, n: number, dY: string, rows: number, cols: number,
   return `
   for (var i = 0u; i < ${u(n)}; i++) {
     var a = 0.0;
-    for (var o = 0u; o < ${u(rows)}; o++) { a += params[${u(offset)} + o * ${u(cols)} + i] * ${dY}[o]; }
+    for (var o = 0u; o < ${u(rows)}; o++) { a += w(${u(offset - weightBase)} + o * ${u(cols)} + i) * ${dY}[o]; }
     ${out}[i] = ${mask ? `select(0.0, a, ${mask}[i] > 0.0)` : 'a'};
   }`;
 }
@@ -130,6 +138,7 @@ fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 /** Query (sigma and rgb) or density only, from the stored hash encoding. */
 export function mlpForwardWgsl(config: FieldConfig, layout: ParamLayout, colour: boolean): string {
   const c = mlpShape(config, layout);
+  weightBase = c.weightBegin;
   const bindings = colour
     ? `@group(0) @binding(3) var<storage, read> sh: array<f32>;
 @group(0) @binding(4) var<storage, read_write> sigma: array<f32>;
@@ -137,7 +146,8 @@ export function mlpForwardWgsl(config: FieldConfig, layout: ParamLayout, colour:
     : `@group(0) @binding(3) var<storage, read_write> sigma: array<f32>;`;
   return `${HEADER}
 @group(0) @binding(0) var<uniform> args: Args;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
+@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
+fn w(i: u32) -> f32 { return wu[i >> 2u][i & 3u]; }
 @group(0) @binding(2) var<storage, read> encIn: array<f32>;
 ${bindings}
 
@@ -155,6 +165,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /** Per sample: input gradients, dEnc, and each layer's dY and X into the scratch rows. */
 export function mlpBackwardWgsl(config: FieldConfig, layout: ParamLayout): string {
   const c = mlpShape(config, layout);
+  weightBase = c.weightBegin;
   const store = (l: LayerInfo) => `
   for (var k = 0u; k < ${u(l.rows)}; k++) { act[row + ${u(l.aDY)} + k] = ${l.dY}[k]; }
   for (var k = 0u; k < ${u(l.cols)}; k++) { act[row + ${u(l.aX)} + k] = ${l.X}[k]; }`;
@@ -185,7 +196,8 @@ export function mlpBackwardWgsl(config: FieldConfig, layout: ParamLayout): strin
   for (var k = 0u; k < ${u(c.E)}; k++) { dEnc[s * ${u(c.E)} + k] = de[k]; }`;
   return `${HEADER}
 @group(0) @binding(0) var<uniform> args: Args;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
+@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
+fn w(i: u32) -> f32 { return wu[i >> 2u][i & 3u]; }
 @group(0) @binding(2) var<storage, read> encIn: array<f32>;
 @group(0) @binding(3) var<storage, read> sh: array<f32>;
 @group(0) @binding(4) var<storage, read> dSigma: array<f32>;
@@ -198,6 +210,151 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let s = threadIndex(gid, nwg);
   if (s >= args.count) { return; }
   ${forwardBody(c, layout, true)}
+  ${code}
+}
+`;
+}
+
+// Unrolled variants (MlpKernels option `unroll`).
+const weight = (i: number) => `wu[${u((i - weightBase) >> 2)}][${(i - weightBase) & 3}]`;
+const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+// The generated code is straight-line: every activation is a scalar `let`/`var`
+// and every weight index a constant. Loops over private arrays compiled to
+// memory with a bounds check per access (17x slower on SwiftShader, and
+// register-hungry on real GPUs); unrolled scalars stay in registers.
+
+/** out[o] = (relu)(sum_k W[o][k] in[k]), W at `offset`, [out.length x input.length]. */
+function matvecUnrolled(out: string[], input: string[], offset: number, relu: boolean): string {
+  const cols = input.length;
+  return out
+    .map((name, o) => {
+      const sum = input.map((x, k) => `${weight(offset + o * cols + k)} * ${x}`).join(' + ');
+      return `\n  var ${name} = ${relu ? `max(${sum}, 0.0)` : sum};`;
+    })
+    .join('');
+}
+
+/** out[i] = sum_o W[o][i] dY[o] (W [dY.length x cols] at `offset`), zeroed where the ReLU output mask[i] <= 0. */
+function matTvecUnrolled(out: string[], dY: string[], cols: number, offset: number, mask?: string[]): string {
+  return out
+    .map((name, i) => {
+      const sum = dY.map((g, o) => `${weight(offset + o * cols + i)} * ${g}`).join(' + ');
+      return `\n  var ${name} = ${mask ? `select(0.0, ${sum}, ${mask[i]} > 0.0)` : sum};`;
+    })
+    .join('');
+}
+
+interface Activations {
+  enc: string[];
+  h: string[];
+  d: string[];
+  cin: string[];
+  c: string[][];
+  y: string[];
+}
+
+function activations(c: MlpShape): Activations {
+  const d = names('d', c.G);
+  return {
+    enc: names('e', c.E),
+    h: names('h', c.HD),
+    d,
+    cin: [...d, ...names('q', c.NSH)],
+    c: Array.from({ length: c.hidden }, (_, k) => names(`c${k}_`, c.HC)),
+    y: names('y', 3),
+  };
+}
+
+function forwardBodyUnrolled(c: MlpShape, layout: ParamLayout, colour: boolean): string {
+  const a = activations(c);
+  let code = a.enc.map((e, k) => `\n  let ${e} = encIn[s * ${u(c.E)} + ${u(k)}];`).join('');
+  code += matvecUnrolled(a.h, a.enc, layout.density1.offset, true);
+  code += matvecUnrolled(a.d, a.h, layout.density2.offset, false);
+  if (!colour) return code;
+  code += a.cin.slice(c.G).map((q, k) => `\n  let ${q} = sh[s * ${u(c.NSH)} + ${u(k)}];`).join('');
+  let input = a.cin;
+  for (let k = 0; k < c.hidden; k++) {
+    code += matvecUnrolled(a.c[k]!, input, layout.color[k]!.offset, true);
+    input = a.c[k]!;
+  }
+  code += matvecUnrolled(a.y, input, layout.color[c.hidden]!.offset, false);
+  return code;
+}
+
+
+/** Query (sigma and rgb) or density only, from the stored hash encoding. */
+export function mlpForwardWgslUnrolled(config: FieldConfig, layout: ParamLayout, colour: boolean): string {
+  const c = mlpShape(config, layout);
+  weightBase = c.weightBegin;
+  const bindings = colour
+    ? `@group(0) @binding(3) var<storage, read> sh: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sigma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rgb: array<f32>;`
+    : `@group(0) @binding(3) var<storage, read_write> sigma: array<f32>;`;
+  return `${HEADER}
+@group(0) @binding(0) var<uniform> args: Args;
+@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
+@group(0) @binding(2) var<storage, read> encIn: array<f32>;
+${bindings}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let s = threadIndex(gid, nwg);
+  if (s >= args.count) { return; }
+  ${forwardBodyUnrolled(c, layout, colour)}
+  sigma[s] = densityActivation(d0);
+  ${colour ? 'rgb[3u * s] = sigmoid(y0);\n  rgb[3u * s + 1u] = sigmoid(y1);\n  rgb[3u * s + 2u] = sigmoid(y2);' : ''}
+}
+`;
+}
+
+/** Per sample: input gradients, dEnc, and each layer's dY and X into the scratch rows. */
+export function mlpBackwardWgslUnrolled(config: FieldConfig, layout: ParamLayout): string {
+  const c = mlpShape(config, layout);
+  weightBase = c.weightBegin;
+  const a = activations(c);
+  const gy = names('gy', 3), gd = names('gd', c.G), gh = names('gh', c.HD), ge = names('ge', c.E);
+  const gc = Array.from({ length: c.hidden }, (_, k) => names(`gc${k}_`, c.HC));
+  const store = (l: LayerInfo, dY: string[], X: string[]) =>
+    dY.map((g, k) => `\n  act[row + ${u(l.aDY + k)}] = ${g};`).join('') + X.map((x, k) => `\n  act[row + ${u(l.aX + k)}] = ${x};`).join('');
+  let code = gy.map((g, k) => `\n  let v${k} = sigmoid(y${k});\n  let ${g} = dRgb[3u * s + ${u(k)}] * v${k} * (1.0 - v${k});`).join('');
+  code += `\n  let row = s * ${u(c.scratch)};`;
+  const L = c.layers;
+  let dY = gy;
+  for (let k = c.hidden; k >= 0; k--) {
+    const layer = L[2 + k]!;
+    const X = k === 0 ? a.cin : a.c[k - 1]!;
+    code += store(layer, dY, X);
+    if (k > 0) {
+      code += matTvecUnrolled(gc[k - 1]!, dY, layer.cols, layer.offset, a.c[k - 1]!);
+      dY = gc[k - 1]!;
+    } else {
+      // Only the first G inputs of the first colour layer need a gradient (the SH part is constant).
+      code += matTvecUnrolled(gd, dY, layer.cols, layer.offset);
+      code += `\n  gd0 += dSigma[s] * densityActivation(d0);`;
+    }
+  }
+  code += store(L[1]!, gd, a.h);
+  code += matTvecUnrolled(gh, gd, c.HD, layout.density2.offset, a.h);
+  code += store(L[0]!, gh, a.enc);
+  code += matTvecUnrolled(ge, gh, c.E, layout.density1.offset);
+  code += ge.map((g, k) => `\n  dEnc[s * ${u(c.E)} + ${u(k)}] = ${g};`).join('');
+  return `${HEADER}
+@group(0) @binding(0) var<uniform> args: Args;
+@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
+@group(0) @binding(2) var<storage, read> encIn: array<f32>;
+@group(0) @binding(3) var<storage, read> sh: array<f32>;
+@group(0) @binding(4) var<storage, read> dSigma: array<f32>;
+@group(0) @binding(5) var<storage, read> dRgb: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dEnc: array<f32>;
+@group(0) @binding(7) var<storage, read_write> act: array<f32>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let s = threadIndex(gid, nwg);
+  if (s >= args.count) { return; }
+  ${forwardBodyUnrolled(c, layout, true)}
   ${code}
 }
 `;
@@ -261,6 +418,8 @@ export class MlpKernels {
   readonly shape: MlpShape;
   private act?: GPUBuffer;
   private partial?: GPUBuffer;
+  /** The uniform copy of the weights the forward and backward kernels read. */
+  private readonly weights: GPUBuffer;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -273,30 +432,47 @@ export class MlpKernels {
     private readonly reduce: Kernel,
   ) {
     this.shape = mlpShape(config, layout);
+    this.weights = ctx.device.createBuffer({ label: 'mlp-weights', size: Math.ceil(this.shape.weightCount / 4) * 16, usage: Usage.UNIFORM | Usage.COPY_DST });
   }
 
-  static async create(ctx: GpuContext, config: FieldConfig, layout: ParamLayout): Promise<MlpKernels> {
+  /** Copies the current weights from the parameter buffer (recorded: the copy sees earlier Adam steps). */
+  private syncWeights(encoder: GPUCommandEncoder, params: GPUBuffer): GPUBuffer {
+    encoder.copyBufferToBuffer(params, this.shape.weightBegin * 4, this.weights, 0, this.shape.weightCount * 4);
+    return this.weights;
+  }
+
+  /**
+   * `unroll`: straight-line WGSL (scalars in registers, constant weight
+   * indices) instead of loops over private arrays. Measured on SwiftShader
+   * (2-vCPU machine under load): query 6.5x and backward ~2x faster, but
+   * shader compilation about 20x slower (over a minute for the default
+   * field's backward); the default unrolls on hardware adapters only.
+   */
+  static async create(ctx: GpuContext, config: FieldConfig, layout: ParamLayout, options: { unroll?: boolean } = {}): Promise<MlpKernels> {
+    const unroll = options.unroll ?? !ctx.adapter.software;
+    const forward = unroll ? mlpForwardWgslUnrolled : mlpForwardWgsl, backward = unroll ? mlpBackwardWgslUnrolled : mlpBackwardWgsl;
     const [query, density, back, weightGrad, reduce] = await Promise.all([
-      Kernel.create(ctx, 'mlp-query', mlpForwardWgsl(config, layout, true)),
-      Kernel.create(ctx, 'mlp-density', mlpForwardWgsl(config, layout, false)),
-      Kernel.create(ctx, 'mlp-backward', mlpBackwardWgsl(config, layout)),
+      Kernel.create(ctx, 'mlp-query', forward(config, layout, true)),
+      Kernel.create(ctx, 'mlp-density', forward(config, layout, false)),
+      Kernel.create(ctx, 'mlp-backward', backward(config, layout)),
       Kernel.create(ctx, 'mlp-weight-grad', mlpWeightGradWgsl(config, layout)),
       Kernel.create(ctx, 'mlp-reduce', mlpReduceWgsl(config, layout)),
     ]);
     return new MlpKernels(ctx, config, layout, query, density, back, weightGrad, reduce);
   }
 
-  private args(count: number): GPUBuffer {
-    return uniformBuffer(this.ctx, new Uint32Array([count, Math.ceil(count / WEIGHT_CHUNK), 0, 0]), 'mlp-args');
+  /** Arguments: the count, and the weight-gradient chunks of its maximum (chunks past the count sum nothing). */
+  private args(encoder: GPUCommandEncoder, count: Count): GPUBuffer {
+    return countArgs(this.ctx, encoder, count, new Uint32Array([0, Math.ceil(countMax(count) / WEIGHT_CHUNK), 0, 0]), 'mlp-args');
   }
 
   /** sigma[s], rgb[3 s..] from the hash encoding enc[s * E..] and the SH encoding sh[s * 16..]. */
-  recordQuery(encoder: GPUCommandEncoder, params: Binding, enc: Binding, sh: Binding, sigma: Binding, rgb: Binding, count: number): void {
-    this.query.record(encoder, this.query.bind([this.args(count), params, enc, sh, sigma, rgb]), count);
+  recordQuery(encoder: GPUCommandEncoder, params: GPUBuffer, enc: Binding, sh: Binding, sigma: Binding, rgb: Binding, count: Count): void {
+    this.query.record(encoder, this.query.bind([this.args(encoder, count), this.syncWeights(encoder, params), enc, sh, sigma, rgb]), countMax(count));
   }
 
-  recordDensity(encoder: GPUCommandEncoder, params: Binding, enc: Binding, sigma: Binding, count: number): void {
-    this.density.record(encoder, this.density.bind([this.args(count), params, enc, sigma]), count);
+  recordDensity(encoder: GPUCommandEncoder, params: GPUBuffer, enc: Binding, sigma: Binding, count: Count): void {
+    this.density.record(encoder, this.density.bind([this.args(encoder, count), this.syncWeights(encoder, params), enc, sigma]), countMax(count));
   }
 
   /**
@@ -304,13 +480,14 @@ export class MlpKernels {
    * with respect to the hash encoding (for HashEncodingKernels.backward).
    */
   recordBackward(
-    encoder: GPUCommandEncoder, params: Binding, enc: Binding, sh: Binding,
-    dSigma: Binding, dRgb: Binding, dEnc: Binding, grad: Binding, count: number,
+    encoder: GPUCommandEncoder, params: GPUBuffer, enc: Binding, sh: Binding,
+    dSigma: Binding, dRgb: Binding, dEnc: Binding, grad: Binding, count: Count,
   ): void {
-    if (count <= 0) return;
+    const max = countMax(count);
+    if (max <= 0) return;
     const { scratch, weightCount } = this.shape;
-    const chunks = Math.ceil(count / WEIGHT_CHUNK);
-    const actBytes = count * scratch * 4, partialBytes = chunks * weightCount * 4;
+    const chunks = Math.ceil(max / WEIGHT_CHUNK);
+    const actBytes = max * scratch * 4, partialBytes = chunks * weightCount * 4;
     if (!this.act || this.act.size < actBytes) {
       this.act?.destroy();
       this.act = storageBuffer(this.ctx, Math.ceil(actBytes * 1.25), 'mlp-scratch');
@@ -319,8 +496,8 @@ export class MlpKernels {
       this.partial?.destroy();
       this.partial = storageBuffer(this.ctx, Math.ceil(partialBytes * 1.25), 'mlp-partials');
     }
-    const args = this.args(count);
-    this.back.record(encoder, this.back.bind([args, params, enc, sh, dSigma, dRgb, dEnc, this.act]), count);
+    const args = this.args(encoder, count);
+    this.back.record(encoder, this.back.bind([args, this.syncWeights(encoder, params), enc, sh, dSigma, dRgb, dEnc, this.act]), max);
     this.weightGrad.record(encoder, this.weightGrad.bind([args, this.act, this.partial]), chunks * weightCount);
     this.reduce.record(encoder, this.reduce.bind([args, this.partial, grad]), weightCount);
   }
@@ -328,5 +505,6 @@ export class MlpKernels {
   dispose(): void {
     this.act?.destroy();
     this.partial?.destroy();
+    this.weights.destroy();
   }
 }
