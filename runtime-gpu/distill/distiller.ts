@@ -11,7 +11,8 @@ import { OrtFeatureHead } from './head-ort';
 import { paramLayout } from '../nerf/config';
 import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
-import { patchSurface, SurfaceSampler, type SurfaceSamples } from './surface';
+import { patchSurface, SurfaceSampler, type CentreSurface, type SurfaceSamples } from './surface';
+import { blendViews, VIEW_BANK_DEFAULTS, type ViewBank } from './view-bank';
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {
@@ -65,6 +66,7 @@ export class FeatureDistillation {
   private views: PreparedView[] = [];
   private padding: FeatureFieldValue['padding'] = null;
   private prior: Float32Array | null = null;
+  private bank: ViewBank | null = null;
   private batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(0) };
   private out = new Float32Array(0);
   private dOut = new Float32Array(0);
@@ -93,9 +95,16 @@ export class FeatureDistillation {
    * is frozen, so they are computed once), targets, the padding template,
    * and the output bias initialised to the mean target.
    */
-  async prepare(targets: readonly DistillTarget[], options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean } = {}): Promise<void> {
-    const P = this.config.patch, K = this.config.channels;
+  async prepare(
+    targets: readonly DistillTarget[],
+    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean; viewBank?: boolean | Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> } = {},
+  ): Promise<void> {
+    const K = this.config.channels;
     const usePrior = options.prior ?? true;
+    const centresPlacement = (this.config.surface.placement ?? 'march') === 'centres';
+    const bankOptions = options.viewBank ?? centresPlacement;
+    if (bankOptions && !centresPlacement) throw new Error("the view bank needs surface.placement 'centres' (it keeps the training views' cell-centre depth)");
+    const bankDepth = bankOptions ? new Float32Array(targets.length * EMBED_CELLS) : null;
     this.views = [];
     const padSum = new Float64Array(K * EMBED_CELLS);
     const padCount = new Uint32Array(EMBED_CELLS);
@@ -107,6 +116,8 @@ export class FeatureDistillation {
       const grid = cellGrid(t.camera.width, t.camera.height);
       const n = grid.cols * grid.rows;
       const surface = await viewSurface(this.sampler, this.config, t.camera, grid, options.signal);
+      if (bankDepth && surface.centres)
+        for (let c = 0; c < n; c++) bankDepth[v * EMBED_CELLS + Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols)] = surface.centres.depth[c]!;
       const tv = new Float32Array(n * K);
       for (let y = 0, c = 0; y < grid.rows; y++)
         for (let x = 0; x < grid.cols; x++, c++) {
@@ -162,6 +173,13 @@ export class FeatureDistillation {
       }
       this.padding = { embedding, observed };
     } else this.padding = null;
+    this.bank = null;
+    if (bankDepth) {
+      const embeddings = new Float32Array(targets.length * K * EMBED_CELLS);
+      targets.forEach((t, v) => embeddings.set(t.embedding, v * K * EMBED_CELLS));
+      const o = typeof bankOptions === 'object' ? bankOptions : {};
+      this.bank = { cameras: targets.map((t) => structuredClone(t.camera)), embeddings, depth: bankDepth, ...VIEW_BANK_DEFAULTS, ...o };
+    }
     if (this.steps === 0 && meanN > 0) for (let k = 0; k < K; k++) this.params[this.layout.bOut + k] = mean[k]! / meanN;
   }
 
@@ -235,6 +253,7 @@ export class FeatureDistillation {
       geometry: this.geometry,
       padding: this.padding ? { embedding: this.padding.embedding.slice(), observed: this.padding.observed.slice() } : null,
       prior: this.prior ? this.prior.slice() : null,
+      viewBank: this.bank ? { ...this.bank, cameras: structuredClone(this.bank.cameras), embeddings: this.bank.embeddings.slice(), depth: this.bank.depth.slice() } : null,
       model,
       provenance: { ...provenance, views: [...provenance.views] },
     };
@@ -242,7 +261,7 @@ export class FeatureDistillation {
 }
 
 /** Surface samples of every valid cell's patch of a view (row-major cells, then the patch), by the config's placement rule. */
-export async function viewSurface(sampler: SurfaceSampler, config: FeatureFieldConfig, camera: Camera, grid: CellGrid, signal?: AbortSignal): Promise<SurfaceSamples & { marchedRays: number }> {
+export async function viewSurface(sampler: SurfaceSampler, config: FeatureFieldConfig, camera: Camera, grid: CellGrid, signal?: AbortSignal): Promise<SurfaceSamples & { marchedRays: number; centres?: CentreSurface }> {
   const P = config.patch;
   if ((config.surface.placement ?? 'march') === 'centres') {
     const s = await patchSurface(sampler, camera, grid, P, { signal });
@@ -280,7 +299,9 @@ export interface RenderedEmbedding {
   marchedRays: number;
   /** Radiance-field evaluations (the last march; density only). */
   evaluated: number;
-  ms: { surface: number; head: number };
+  ms: { surface: number; head: number; blend: number };
+  /** Valid cells by source: blended from the view bank, rendered by the field, background (every ray misses: one shared value). */
+  cells: { blended: number; field: number; background: number };
   /** Where the head ran: onnxruntime (surface.placement 'centres' and a backend), else the TypeScript reference. */
   head: 'onnxruntime' | 'cpu';
 }
@@ -352,43 +373,68 @@ export class FeatureFieldRenderer {
    * cell (their mean where no training view was padded there; zero when no
    * training view had padding).
    */
-  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number; head?: HeadChoice } = {}): Promise<RenderedEmbedding> {
+  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number; head?: HeadChoice; blend?: boolean } = {}): Promise<RenderedEmbedding> {
     const { config } = this.value;
     const P = config.patch, P2 = P * P, K = config.channels;
     const grid = cellGrid(camera.width, camera.height);
     const embedding = new Float32Array(K * EMBED_CELLS);
-    const chunk = options.chunkCells ?? 512;
+    const chunk = options.chunkCells ?? 1024;
     const n = grid.cols * grid.rows;
-    const out = new Float32Array(chunk * K);
-    const ms = { surface: 0, head: 0 };
+    const ms = { surface: 0, head: 0, blend: 0 };
     const ort = await this.ortHead(options.head ?? 'auto');
     const sampler = await this.surfaceSampler(options.head ?? 'auto');
     const t0 = performance.now();
     const surface = await viewSurface(sampler, config, camera, grid, options.signal);
     const evaluated = sampler.evaluated;
     ms.surface = performance.now() - t0;
+    const prior = this.value.prior;
+    const writeCell = (c: number, values: Float32Array, at: number) => {
+      const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
+      for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = values[at + k]! + (prior ? prior[k * EMBED_CELLS + cell]! : 0);
+    };
+    // View-dependent blending where training views see the cell's surface point.
+    const t2 = performance.now();
+    const bank = options.blend === false ? null : this.value.viewBank;
+    const blended = bank && surface.centres ? blendViews(bank, prior, camera, grid, surface.centres.points, surface.centres.hit, embedding, K) : new Uint8Array(n);
+    ms.blend = performance.now() - t2;
+    // The field for the other cells; cells whose rays all miss share one value (the background's).
     const t1 = performance.now();
     const o = surface.offsets;
-    const prior = this.value.prior;
-    for (let c0 = 0; c0 < n; c0 += chunk) {
-      const c1 = Math.min(n, c0 + chunk);
-      const r0 = c0 * P2, r1 = c1 * P2, s0 = o[r0]!, s1 = o[r1]!;
-      const sampleRay = new Uint32Array(s1 - s0);
-      for (let r = r0; r < r1; r++) sampleRay.fill(r - r0, o[r]! - s0, o[r + 1]! - s0);
-      const batch: CellBatch = {
-        cells: c1 - c0,
-        samples: s1 - s0,
-        positions: surface.positions.subarray(3 * s0, 3 * s1),
-        weights: surface.weights.subarray(s0, s1),
-        sampleRay,
-        acc: surface.acc.subarray(r0, r1),
-      };
+    const todo: number[] = [];
+    const empty: number[] = [];
+    for (let c = 0; c < n; c++) {
+      if (blended[c]) continue;
+      let any = false;
+      for (let r = c * P2; r < (c + 1) * P2 && !any; r++) any = surface.acc[r]! > 0 || o[r + 1]! > o[r]!;
+      (any ? todo : empty).push(c);
+    }
+    if (empty.length > 0) {
+      const bgOut = new Float32Array(K);
+      const none: CellBatch = { cells: 1, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(P2) };
+      this.head.forward(this.value.params, none, bgOut);
+      for (const c of empty) writeCell(c, bgOut, 0);
+    }
+    const out = new Float32Array(chunk * K);
+    for (let i0 = 0; i0 < todo.length; i0 += chunk) {
+      const cells = todo.slice(i0, i0 + chunk);
+      let samples = 0;
+      for (const c of cells) samples += o[(c + 1) * P2]! - o[c * P2]!;
+      const batch: CellBatch = { cells: cells.length, samples, positions: new Float32Array(3 * samples), weights: new Float32Array(samples), sampleRay: new Uint32Array(samples), acc: new Float32Array(cells.length * P2) };
+      let q = 0;
+      cells.forEach((c, i) => {
+        for (let j = 0; j < P2; j++) {
+          const r = c * P2 + j;
+          batch.acc[i * P2 + j] = surface.acc[r]!;
+          for (let t = o[r]!; t < o[r + 1]!; t++, q++) {
+            batch.weights[q] = surface.weights[t]!;
+            batch.positions.set(surface.positions.subarray(3 * t, 3 * t + 3), 3 * q);
+            batch.sampleRay[q] = i * P2 + j;
+          }
+        }
+      });
       if (ort) await ort.forward(this.value.params, batch, out);
       else this.head.forward(this.value.params, batch, out);
-      for (let c = c0; c < c1; c++) {
-        const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
-        for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = out[(c - c0) * K + k]! + (prior ? prior[k * EMBED_CELLS + cell]! : 0);
-      }
+      cells.forEach((c, i) => writeCell(c, out, i * K));
     }
     ms.head = performance.now() - t1;
     const pad = this.value.padding;
@@ -400,6 +446,8 @@ export class FeatureFieldRenderer {
           for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = pad.observed[cell] ? pad.embedding[k * EMBED_CELLS + cell]! : this.paddingMean[k]!;
         }
     }
-    return { embedding, grid, rays: n * P2, marchedRays: surface.marchedRays, evaluated, ms, head: ort ? 'onnxruntime' : 'cpu' };
+    let nb = 0;
+    for (let c = 0; c < n; c++) nb += blended[c]!;
+    return { embedding, grid, rays: n * P2, marchedRays: surface.marchedRays, evaluated, ms, head: ort ? 'onnxruntime' : 'cpu', cells: { blended: nb, field: todo.length, background: empty.length } };
   }
 }

@@ -231,6 +231,32 @@ export function surfacePoints(s: SurfaceSamples): SurfaceSamples {
   return { rays: n, offsets, positions: positions.slice(0, 3 * k), weights: weights.slice(0, k), acc: s.acc };
 }
 
+/** The surface at each valid cell's centre ray: world point, planar depth (0 = none), opacity; `hit` where acc >= 0.5. */
+export interface CentreSurface {
+  points: Float64Array;
+  depth: Float32Array;
+  acc: Float32Array;
+  hit: Uint8Array;
+}
+
+function centreSurface(centres: SurfaceSamples, mapping: RadianceFieldValue['config']['scene'], m: readonly number[]): CentreSurface {
+  const n = centres.rays;
+  const points = new Float64Array(3 * n), depth = new Float32Array(n), hit = new Uint8Array(n);
+  for (let c = 0; c < n; c++) {
+    const q = centres.offsets[c]!;
+    if (centres.offsets[c + 1] === q || !(centres.acc[c]! >= 0.5)) continue;
+    const [x, y, z] = normalizedToWorld(mapping, centres.positions[3 * q]!, centres.positions[3 * q + 1]!, centres.positions[3 * q + 2]!);
+    const d = -(m[2]! * (x - m[3]!) + m[6]! * (y - m[7]!) + m[10]! * (z - m[11]!));
+    if (!(d > 0)) continue;
+    points[3 * c] = x;
+    points[3 * c + 1] = y;
+    points[3 * c + 2] = z;
+    depth[c] = d;
+    hit[c] = 1;
+  }
+  return { points, depth, acc: centres.acc, hit };
+}
+
 export interface PatchSurfaceStats {
   /** Cells whose P x P rays were marched (silhouettes, depth creases). */
   marchedCells: number;
@@ -261,7 +287,7 @@ export async function patchSurface(
   grid: CellGrid,
   P: number,
   options: { signal?: AbortSignal; crease?: number } = {},
-): Promise<SurfaceSamples & { stats: PatchSurfaceStats }> {
+): Promise<SurfaceSamples & { stats: PatchSurfaceStats; centres: CentreSurface }> {
   const { cols, rows } = grid;
   const n = cols * rows, P2 = P * P;
   const crease = options.crease ?? 0.02;
@@ -351,5 +377,6 @@ export async function patchSurface(
     weights: weights.slice(0, k),
     acc: outAcc,
     stats: { marchedCells: marchCells.length, marchedRays: n + (P === 1 ? 0 : marchCells.length * P2) },
+    centres: centreSurface(centres, mapping, m),
   };
 }

@@ -8,7 +8,9 @@ import { cellGrid, EMBED_CELLS, EMBED_SIDE, gridRays } from '../../runtime-gpu/d
 import { decodeFeatureCheckpoint, encodeFeatureCheckpoint } from '../../runtime-gpu/distill/checkpoint';
 import { FeatureDistillation, FeatureFieldRenderer, type DistillTarget } from '../../runtime-gpu/distill/distiller';
 import { featureFieldConfig } from '../../runtime-gpu/distill/layout';
-import { SurfaceSampler } from '../../runtime-gpu/distill/surface';
+import { patchSurface, SurfaceSampler, surfacePoints } from '../../runtime-gpu/distill/surface';
+import { registerOrtNode } from '../../runtime-gpu/backends/ort-node';
+import { Rng } from '../../runtime-gpu/nerf/rng';
 import { generatedScene, sdfRadianceField } from './scene';
 
 const scene = generatedScene({ views: 9, size: 64, seed: 3 });
@@ -110,6 +112,10 @@ describe('feature distillation (synthetic targets, exact geometry)', () => {
     expect(same(back.geometry.params, field.params)).toBe(true);
     expect(same(back.geometry.occupancy.occupied, field.occupancy.occupied)).toBe(true);
     expect(back.provenance).toEqual(value.provenance);
+    expect(value.viewBank?.cameras).toHaveLength(trainViews.length);
+    expect(back.viewBank?.cameras).toEqual(value.viewBank?.cameras);
+    expect(same(back.viewBank?.embeddings, value.viewBank?.embeddings)).toBe(true);
+    expect(same(back.viewBank?.depth, value.viewBank?.depth)).toBe(true);
     const camera: Camera = { ...trainViews[0]!.camera, height: 48, cy: 24 };
     const a = await new FeatureFieldRenderer(value).render(camera);
     const b = await new FeatureFieldRenderer(back).render(camera);
@@ -117,5 +123,81 @@ describe('feature distillation (synthetic targets, exact geometry)', () => {
     // Padding rows carry the training views' padding embedding, not zeros.
     expect(a.embedding[5 * EMBED_CELLS + 50 * 64 + 10]).toBeCloseTo(0.305, 5);
     expect(() => decodeFeatureCheckpoint(new Uint8Array(16))).toThrow(/SNFF/);
+  }, 60_000);
+});
+
+describe('rendering fast: centre placement, onnxruntime head, view bank', () => {
+  it("places patch rays on the surface like full marching, marching a fraction of the rays", async () => {
+    const view = trainViews[1]!;
+    const sampler = new SurfaceSampler(field, featureFieldConfig().surface);
+    const grid = cellGrid(view.camera.width, view.camera.height);
+    const P = 4;
+    const full = surfacePoints(await sampler.sample(gridRays(view.camera, grid, P).rays, grid.cols * grid.rows * P * P));
+    const fast = await patchSurface(sampler, view.camera, grid, P);
+    expect(fast.rays).toBe(full.rays);
+    let both = 0, close = 0, accOff = 0;
+    for (let r = 0; r < full.rays; r++) {
+      if (Math.abs(full.acc[r]! - fast.acc[r]!) > 0.5) accOff++;
+      const a = full.offsets[r]!, b = fast.offsets[r]!;
+      if (full.offsets[r + 1] === a || fast.offsets[r + 1] === b) continue;
+      both++;
+      const d = Math.hypot(full.positions[3 * a]! - fast.positions[3 * b]!, full.positions[3 * a + 1]! - fast.positions[3 * b + 1]!, full.positions[3 * a + 2]! - fast.positions[3 * b + 2]!);
+      if (d < 0.005) close++; // 0.015 world units (the cube is 3 wide)
+    }
+    expect(both).toBeGreaterThan(5000);
+    expect(close / both).toBeGreaterThan(0.98);
+    expect(accOff / full.rays).toBeLessThan(0.005);
+    expect(fast.stats.marchedRays).toBeLessThan(0.6 * full.rays);
+    expect(fast.centres.hit.reduce((a, b) => a + b, 0)).toBeGreaterThan(300);
+  }, 60_000);
+
+  it('the onnxruntime head renders what the TypeScript head renders', async () => {
+    registerOrtNode();
+    const d = new FeatureDistillation(featureFieldConfig({ patch: 3, aggChannels: 6, hidden: 12, levels: 6, log2TableSize: 12 }), field, 4);
+    const rng = new Rng(3);
+    for (let i = 0; i < d.params.length; i++) d.params[i]! += rng.uniform(-0.05, 0.05);
+    await d.prepare(trainViews.map(syntheticTarget), { viewBank: false });
+    const value = d.toValue('synthetic', { steps: 0, seconds: 0, seed: 4, views: [], finalLoss: 0 });
+    const r = new FeatureFieldRenderer(value);
+    const cpu = await r.render(scene.views.views[0]!.camera, { head: 'cpu' });
+    const ort = await r.render(scene.views.views[0]!.camera, { head: 'onnxruntime' });
+    expect(ort.head).toBe('onnxruntime');
+    expect(cpu.head).toBe('cpu');
+    expect(cpu.cells.field).toBeGreaterThan(500);
+    let maxDiff = 0, maxAbs = 0;
+    for (let i = 0; i < cpu.embedding.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(cpu.embedding[i]! - ort.embedding[i]!));
+      maxAbs = Math.max(maxAbs, Math.abs(cpu.embedding[i]!));
+    }
+    expect(maxAbs).toBeGreaterThan(0.01);
+    expect(maxDiff).toBeLessThan(1e-5 * Math.max(1, maxAbs));
+  }, 60_000);
+
+  it('the view bank reproduces a training view at its own camera, and only where the surface is seen', async () => {
+    const d = new FeatureDistillation(featureFieldConfig({ patch: 2, aggChannels: 0, hidden: 8, levels: 4, log2TableSize: 12 }), field, 5);
+    const targets = trainViews.map(syntheticTarget);
+    await d.prepare(targets, { viewBank: { maxViews: 1 } });
+    const value = d.toValue('synthetic', { steps: 0, seconds: 0, seed: 5, views: [], finalLoss: 0 });
+    const r = new FeatureFieldRenderer(value);
+    const view = trainViews[2]!;
+    const withBank = await r.render(view.camera, { head: 'cpu' });
+    const without = await r.render(view.camera, { head: 'cpu', blend: false });
+    expect(without.cells.blended).toBe(0);
+    expect(withBank.cells.blended).toBeGreaterThan(300);
+    expect(withBank.cells.blended + withBank.cells.field + withBank.cells.background).toBe(64 * 64);
+    // Blended cells are the view's own target (the nearest view is itself, read at its cell centre); cells with no surface (depth 0) are not blended.
+    let exact = 0, blendedOnBackground = 0, n = 0;
+    for (let c = 0; c < EMBED_CELLS; c++) {
+      const x = c % 64, y = Math.floor(c / 64);
+      const gt = view.depth![y * 64 + x]!;
+      const bank = withBank.embedding[7 * EMBED_CELLS + c]!, field = without.embedding[7 * EMBED_CELLS + c]!;
+      if (bank === field) continue; // not blended
+      n++;
+      if (gt === 0) blendedOnBackground++;
+      if (Math.abs(bank - targets[2]!.embedding[7 * EMBED_CELLS + c]!) < 1e-5) exact++;
+    }
+    expect(n).toBeGreaterThan(300);
+    expect(exact / n).toBeGreaterThan(0.97);
+    expect(blendedOnBackground / n).toBeLessThan(0.02);
   }, 60_000);
 });
