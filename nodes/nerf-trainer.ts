@@ -14,6 +14,11 @@ import { nerfPlatform, resolveThreads } from '../runtime-gpu/nerf/platform';
 import { Nerf } from '../runtime-gpu/nerf/nerf';
 import type { RemoteShard } from '../runtime-gpu/nerf/shard';
 import { evaluateViews, renderToRgb8, trainNerf, type TrainSummary } from '../runtime-gpu/nerf/trainer';
+import { adapterName, type GpuContext } from '../runtime-gpu/webgpu/device';
+import { GpuNerf } from '../runtime-gpu/webgpu/gpu-nerf';
+import { acquireWebGpu } from '../runtime-gpu/webgpu/platform';
+import { asTrainable } from '../runtime-gpu/webgpu/train';
+import type { TrainingSet } from '../runtime-gpu/nerf/dataset';
 import type { SamnerfHost } from './host';
 
 export const NERF_DEVICES = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
@@ -61,7 +66,7 @@ export const NeRFTrainer = defineNode({
     learningRate: { type: 'number', default: 0.02, min: 0, max: 1, description: 'Adam learning rate (held, then decayed to 5% over the budget)' },
     evalViews: { type: 'integer', default: 8, min: 0, description: 'evaluate on every n-th test view (0: no evaluation)' },
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.ckpt'], description: 'a field.ckpt to resume from; training is skipped when it already reached steps or maxSeconds' },
-    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train (the GPU path comes with the GPU runtime; auto = cpu for now)' },
+    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train: cpu, webgpu (WGSL kernels; object scenes), or auto (webgpu on a hardware adapter, else cpu); cuda is not implemented yet' },
     threads: { type: 'integer', default: 1, min: 0, max: 64, description: 'CPU threads (0: every core, at most 4); results are reproducible for a given seed and thread count' },
     evaluator: { type: 'enum', options: ['auto', 'onnxruntime', 'reference'], default: 'auto', advanced: true, description: 'MLP kernels: onnxruntime (fast) or the TypeScript reference' },
   },
@@ -74,8 +79,8 @@ export const NeRFTrainer = defineNode({
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const views = inputs.views as ViewsValue;
     const device = params.device as (typeof NERF_DEVICES)[number];
-    if (device === 'cuda' || device === 'webgpu')
-      throw new NodeError(`NeRF training on '${device}' is not implemented yet (it comes with the GPU runtime)`, { param: 'device', fix: 'set device to cpu or auto' });
+    if (device === 'cuda')
+      throw new NodeError("NeRF training on 'cuda' is not implemented yet (onnxruntime's CUDA provider); on an NVIDIA GPU use device webgpu (Dawn over Vulkan)", { param: 'device', fix: 'set device to cpu or auto, or webgpu' });
     const steps = params.steps as number, maxSeconds = params.maxSeconds as number;
     if (steps === 0 && maxSeconds === 0) throw new NodeError('steps and maxSeconds are both 0, so training would never stop', { param: 'maxSeconds', fix: 'set steps or maxSeconds above 0' });
     const { train, evaluation, evalSource } = splitViews(views, params.evalViews as number);
@@ -92,6 +97,8 @@ export const NeRFTrainer = defineNode({
     );
     if (set.compositeBackground) config.render.background = set.compositeBackground;
     const seed = params.seed as number;
+    const gpu = await chooseDevice(ctx, device, config, params.checkpoint as string);
+    if (gpu) return trainOnWebGpu(ctx, gpu, { views, set, train, evaluation, evalSource, config, params });
     const threads = resolveThreads(params.threads as number);
     if (threads === 1 && (params.threads as number) > 1) ctx.log('this platform runs no training threads: training on one');
     const options = { seed, raysPerBatch: params.raysPerBatch as number, shared: threads > 1 };
@@ -196,6 +203,98 @@ export const NeRFTrainer = defineNode({
     return { field };
   },
 });
+
+/**
+ * The WebGPU context to train on, or undefined for the CPU path. webgpu:
+ * the adapter or a NodeError saying what is missing. auto: webgpu only on a
+ * hardware adapter (a software one, SwiftShader, is far slower than the CPU
+ * path), for box-mode scenes, and without a checkpoint to resume (the GPU
+ * path does not resume training yet); otherwise cpu, saying why.
+ */
+async function chooseDevice(ctx: NodeContext<SamnerfHost>, device: string, config: FieldConfig, checkpoint: string): Promise<GpuContext | undefined> {
+  if (device === 'cpu') return undefined;
+  const why = config.scene.mode !== 'box' ? `this scene uses the '${config.scene.mode}' mapping, which the WebGPU runtime does not train yet`
+    : checkpoint ? 'the WebGPU runtime does not resume from checkpoints yet' : undefined;
+  if (device === 'webgpu') {
+    if (why) throw new NodeError(`cannot train on webgpu: ${why}`, { param: 'device', fix: 'set device to cpu or auto' });
+    try {
+      return await acquireWebGpu();
+    } catch (e) {
+      throw new NodeError(`cannot train on webgpu: ${(e as Error).message}`, { param: 'device', fix: 'set device to cpu or auto (auto falls back to the CPU)' });
+    }
+  }
+  if (why) {
+    ctx.log(`device auto: training on the CPU (${why})`);
+    return undefined;
+  }
+  try {
+    return await acquireWebGpu({ requireHardware: true });
+  } catch (e) {
+    ctx.log(`device auto: training on the CPU (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+interface GpuRun {
+  views: ViewsValue;
+  set: TrainingSet;
+  train: View[];
+  evaluation: View[];
+  evalSource: string;
+  config: FieldConfig;
+  params: Record<string, unknown>;
+}
+
+/** The WebGPU path: the same loop, evaluation and outputs as the CPU path (the checkpoint holds the field, not the training state). */
+async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run: GpuRun): Promise<{ field: RadianceFieldValue }> {
+  const { views, set, train, evaluation, evalSource, config, params } = run;
+  const seed = params.seed as number;
+  const steps = params.steps as number, maxSeconds = params.maxSeconds as number;
+  const nerf = await GpuNerf.create(gpu, config, { seed, raysPerBatch: params.raysPerBatch as number });
+  try {
+    nerf.setTrainingSet(set);
+    ctx.log(`training on ${train.length} views (${set.pixels} pixels), ${nerf.layout.count} parameters, WebGPU on ${adapterName(gpu.adapter)}; evaluation on ${evaluation.length} views (${evalSource})`);
+    const provenance = (s: { steps: number; seconds: number }, psnrTest?: number): RadianceFieldValue['provenance'] => ({ steps: s.steps, seconds: s.seconds, seed, source: views.source, psnrTest });
+    const summary = await trainNerf(asTrainable(nerf), {
+      steps, maxSeconds, learningRate: params.learningRate as number, signal: ctx.signal,
+      onProgress(p) {
+        ctx.progress(Math.round(p.fraction * 1000), 1000,
+          `step ${p.step} · loss ${p.loss.toExponential(2)} · PSNR ${p.psnr.toFixed(2)} dB · ${Math.round(p.raysPerSecond)} rays/s · ${p.occupiedCells} occupied cells`);
+      },
+    });
+    let psnrTest: number | null = null;
+    if (evaluation.length > 0) {
+      ctx.progress(1000, 1000, `evaluating on ${evaluation.length} views`);
+      const result = await evaluateViews(asTrainable(nerf), evaluation, {
+        signal: ctx.signal,
+        onView: async (view, render) => {
+          const png = await ctx.host.images.encodePng({ width: render.width, height: render.height, channels: 3, data: renderToRgb8(render) });
+          await ctx.host.output.write(ctx.nodeId, `renders/${view.name}.png`, png);
+        },
+      });
+      psnrTest = result.psnr;
+      ctx.log(`test PSNR ${result.psnr.toFixed(2)} dB over ${evaluation.length} views (${result.seconds.toFixed(1)} s to render)`);
+    }
+    const field = await nerf.toValue(views.bounds, provenance(summary, psnrTest ?? undefined));
+    await ctx.host.output.write(ctx.nodeId, 'field.ckpt', encodeCheckpoint({ field, hull: nerf.grid.hull?.slice() }));
+    const metrics = {
+      steps: summary.steps,
+      seconds: round(summary.seconds, 2),
+      psnr_test: psnrTest === null ? null : round(psnrTest, 3),
+      rays_per_second: Math.round(summary.raysPerSecond),
+      samples_per_second: Math.round(summary.samplesPerSecond),
+      eval_views: evaluation.map((v) => v.name),
+      eval_source: evalSource,
+      stopped_by: summary.stoppedBy,
+      evaluator: `webgpu (${adapterName(gpu.adapter)})`,
+      parameters: nerf.layout.count,
+    };
+    await ctx.host.output.write(ctx.nodeId, 'metrics.json', JSON.stringify(metrics, null, 2) + '\n');
+    return { field };
+  } finally {
+    nerf.dispose();
+  }
+}
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;

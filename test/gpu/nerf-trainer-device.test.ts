@@ -1,0 +1,90 @@
+// NeRFTrainer's device param: webgpu without an adapter fails with the
+// reason and the fix; auto falls back to the CPU and says why (no adapter,
+// or only a software one); webgpu on SwiftShader trains and writes the same
+// outputs as the CPU path.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defineNode, Executor, validateGraph, type EngineEvent, type GraphJson, type ViewsValue } from '../../engine';
+import { createNodeHost } from '../../cli/node-host';
+import { createNodeRegistry } from '../../nodes';
+import { setWebGpuProvider } from '../../runtime-gpu/webgpu/platform';
+import { registerWebGpuNode } from '../../runtime-gpu/webgpu/node';
+import { sphereScene } from '../nerf/sphere-scene';
+import { testGpu } from './gpu-context';
+
+const gpu = await testGpu();
+const scene = sphereScene({ size: 24, train: 12, test: 2 });
+
+function registry(views: ViewsValue) {
+  const Scene = defineNode({
+    type: 'TestViews', version: 1, category: 'Test', description: 'a prepared Views value',
+    inputs: {}, outputs: { views: { type: 'Views', description: 'the views' } }, params: {},
+    run: () => ({ views }),
+  });
+  return createNodeRegistry().register(Scene);
+}
+
+async function train(device: string) {
+  const g: GraphJson = {
+    format: 'samnerf.graph',
+    version: 1,
+    nodes: [
+      { id: 'scene', type: 'TestViews' },
+      { id: 'nerf', type: 'NeRFTrainer', params: { hashLevels: 4, log2TableSize: 12, raysPerBatch: 128, steps: 12, maxSeconds: 0, evalViews: 1, device } },
+    ],
+    edges: [{ from: 'scene.views', to: 'nerf.views' }],
+  };
+  const v = validateGraph(g, registry(scene));
+  if (!v.compiled) throw new Error(JSON.stringify(v.errors));
+  const out = mkdtempSync(join(tmpdir(), 'samnerf-gpu-node-'));
+  const executor = new Executor({ host: await createNodeHost({ out, device: 'cpu' }) });
+  const logs: string[] = [];
+  executor.events.on((e: EngineEvent) => {
+    if (e.type === 'node-log') logs.push(e.message);
+  });
+  const result = await executor.run(v.compiled);
+  return { result, logs, out };
+}
+
+describe('NeRFTrainer device selection', () => {
+  it('webgpu without a WebGPU adapter in this host: a clear error naming the fix; auto trains on the CPU', async () => {
+    setWebGpuProvider(undefined);
+    const bad = await train('webgpu');
+    expect(bad.result.status).not.toBe('done');
+    expect(bad.result.failures.get('nerf')!.message).toMatch(/cannot train on webgpu: .*registerWebGpuNode.*set device to cpu or auto/s);
+    const auto = await train('auto');
+    expect(auto.result.status, JSON.stringify([...auto.result.failures.values()].map((f) => f.message))).toBe('done');
+    expect(auto.logs.join('\n')).toMatch(/device auto: training on the CPU \(.*registerWebGpuNode/);
+  }, 120_000);
+
+  it('cuda: not implemented, says so and what to use', async () => {
+    const r = await train('cuda');
+    expect(r.result.failures.get('nerf')!.message).toMatch(/'cuda'.*not implemented yet.*webgpu/s);
+  });
+
+  describe.skipIf(!!gpu.skip)('with the Node adapter on SwiftShader', () => {
+    it('auto stays on the CPU (a software adapter is slower) and says so', async () => {
+      registerWebGpuNode({ softwareFallback: true });
+      const auto = await train('auto');
+      expect(auto.result.status).toBe('done');
+      expect(auto.logs.join('\n')).toMatch(/device auto: training on the CPU \(the only WebGPU adapter is a software one/);
+      const metrics = JSON.parse(readFileSync(join(auto.out, 'nerf', 'metrics.json'), 'utf8'));
+      expect(metrics.evaluator).not.toMatch(/webgpu/);
+    }, 120_000);
+
+    it('webgpu trains on the adapter and writes metrics, renders and a field checkpoint', async () => {
+      registerWebGpuNode({ softwareFallback: true });
+      const r = await train('webgpu');
+      expect(r.result.status, JSON.stringify([...r.result.failures.values()].map((f) => f.message))).toBe('done');
+      expect(r.logs.join('\n')).toMatch(/WebGPU on .*swiftshader/i);
+      const metrics = JSON.parse(readFileSync(join(r.out, 'nerf', 'metrics.json'), 'utf8'));
+      expect(metrics.steps).toBe(12);
+      expect(metrics.evaluator).toMatch(/^webgpu/);
+      expect(metrics.psnr_test).toBeGreaterThan(10);
+      expect(existsSync(join(r.out, 'nerf', 'field.ckpt'))).toBe(true);
+      expect(existsSync(join(r.out, 'nerf', 'renders', 'test', 'v_0.png'))).toBe(true);
+    }, 240_000);
+  });
+});
