@@ -6,7 +6,11 @@
 // for encoding every view, the next reuse the cached embeddings (and NeRF).
 //
 // Usage: npx tsx bench/seg3d.ts [--views 24] [--size 112] [--seed 0]
-//          [--depth dataset|field] [--seconds 60] [--objects 1,2,3]
+//          [--depth dataset|field] [--seconds 60 | --steps N] [--objects 1,2,3]
+//          [--set node.param=value ...] [--ab node.param=value]
+// --steps trains the NeRF for a fixed number of steps (load-independent);
+// --ab runs every object again with that override (NeRF and encodings
+// cached) and prints both rows, e.g. --ab fuse.supportPlane=false.
 
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,6 +35,9 @@ const { values } = parseArgs({
     depth: { type: 'string', default: 'dataset' },
     seconds: { type: 'string', default: '60' },
     objects: { type: 'string', default: '' },
+    steps: { type: 'string', default: '' },
+    set: { type: 'string', multiple: true, default: [] },
+    ab: { type: 'string', default: '' },
   },
 });
 const depth = values.depth as 'dataset' | 'field';
@@ -50,7 +57,8 @@ const events: EngineEvent[] = [];
 executor.events.on((e) => events.push(e));
 
 const objects = values.objects ? values.objects.split(',').map(Number) : scene.layout.objects.map((o) => o.id);
-const base = [`data.path=${join(dir, 'scene')}`, ...(depth === 'field' ? [`nerf.maxSeconds=${values.seconds}`, 'nerf.steps=0'] : [])];
+const nerfBudget = values.steps ? [`nerf.steps=${values.steps}`, 'nerf.maxSeconds=0'] : [`nerf.maxSeconds=${values.seconds}`, 'nerf.steps=0'];
+const base = [`data.path=${join(dir, 'scene')}`, ...(depth === 'field' ? nerfBudget : []), ...(values.set as string[])];
 const compile = (sets: string[]) => {
   const v = validateGraph(applyOverrides(preset, [...base, ...sets], registry), registry);
   if (!v.compiled) throw new Error(JSON.stringify(v.errors));
@@ -90,11 +98,13 @@ interface Row {
   renderer: number;
 }
 const rows: Row[] = [];
-for (const id of objects) {
+const variants = values.ab ? [[], [values.ab]] : [[]];
+for (const id of objects)
+for (const variant of variants) {
   const click = clickOn(scene, id);
   if (!click) continue;
   const t0 = performance.now();
-  const r = await executor.run(compile([`prompt.view=${click.view}`, `prompt.points=${JSON.stringify([{ x: click.x, y: click.y, label: 1 }])}`, `prompt.names=${JSON.stringify([click.name])}`]));
+  const r = await executor.run(compile([`prompt.view=${click.view}`, `prompt.points=${JSON.stringify([{ x: click.x, y: click.y, label: 1 }])}`, `prompt.names=${JSON.stringify([click.name])}`, ...variant]));
   const total = performance.now() - t0;
   if (r.status !== 'done') throw new Error([...r.failures.values()].map((f) => f.message).join('; '));
   const masks = r.outputs.get('render')!.masks as ViewMasksValue;
@@ -107,7 +117,7 @@ for (const id of objects) {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const sam = timing(r.runId, 'sam'), fuse = timing(r.runId, 'fuse'), render = timing(r.runId, 'render');
   rows.push({
-    object: `${id} ${click.name}`,
+    object: `${id} ${click.name}${variant.length ? ` (${variant.join(', ')})` : ''}`,
     iou: mean(ious.map((x) => x.iou)),
     iouTest: mean(ious.filter((x) => x.split === 'test').map((x) => x.iou)),
     total,
