@@ -10,7 +10,7 @@
 // staged next to a link to it in a cache folder: Dawn also looks for
 // libvulkan.so.1 beside its own module. Nothing else about Dawn changes.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,6 +41,49 @@ export interface DawnLoad {
 
 let loaded: { module: DawnModule; loader: string } | undefined;
 
+const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+
+/** The Vulkan ICD manifests the loader would find by itself (VK_ICD_FILENAMES unset). */
+export function vulkanIcdFiles(): string[] {
+  const out: string[] = [];
+  for (const d of ICD_DIRS) {
+    try {
+      for (const f of readdirSync(d)) if (f.endsWith('.json')) out.push(join(d, f));
+    } catch {
+      // folder absent
+    }
+  }
+  return out;
+}
+
+/** The NVIDIA driver's Vulkan ICD library (libGLX_nvidia.so.0), when the driver's graphics libraries are installed. */
+export function nvidiaVulkanLibrary(): string | undefined {
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d), ...LIB_DIRS];
+  for (const d of dirs) if (existsSync(join(d, 'libGLX_nvidia.so.0'))) return join(d, 'libGLX_nvidia.so.0');
+  return undefined;
+}
+
+/**
+ * With no ICD manifest anywhere (containers often mount the NVIDIA driver's
+ * libraries without /usr/share/vulkan/icd.d/nvidia_icd.json) but the NVIDIA
+ * Vulkan library present: writes the manifest the driver package would have
+ * installed and points VK_ICD_FILENAMES at it. Returns its path.
+ */
+export function ensureNvidiaIcd(): string | undefined {
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || vulkanIcdFiles().length > 0) return undefined;
+  const lib = nvidiaVulkanLibrary();
+  if (!lib) return undefined;
+  const dir = join(tmpdir(), 'samnerf-vulkan-icd');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'nvidia_icd.json');
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify({ file_format_version: '1.0.0', ICD: { library_path: lib, api_version: '1.3.0' } }, null, 2));
+  renameSync(tmp, file);
+  process.env.VK_ICD_FILENAMES = file;
+  return file;
+}
+
 /** Whether the dynamic linker finds libvulkan.so.1 by itself (LD_LIBRARY_PATH, ld.so.cache, standard folders). */
 export function systemVulkanLoader(): string | undefined {
   const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d);
@@ -50,9 +93,7 @@ export function systemVulkanLoader(): string | undefined {
   } catch {
     // no cache: look in the usual folders below
   }
-  for (const d of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64']) {
-    if (existsSync(join(d, LOADER))) return join(d, LOADER);
-  }
+  for (const d of LIB_DIRS) if (existsSync(join(d, LOADER))) return join(d, LOADER);
   return undefined;
 }
 
@@ -114,6 +155,7 @@ function loadDawn(): { module: DawnModule; loader: string } {
 
 /** The Node `GPU` object (Dawn). Keep it referenced while the GPU is in use. */
 export function createNodeGpu(options: NodeGpuOptions = {}): DawnLoad {
+  if (process.platform === 'linux') ensureNvidiaIcd();
   if (options.softwareFallback && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
