@@ -311,7 +311,7 @@ export interface FeatureFieldValue {
   model: string;
   provenance: { steps: number; seconds: number; seed: number; views: string[]; finalLoss: number };
   /**
-   * View-dependent rendering (docs/distill.md): the training views' embeddings (V x 256 x 64 x 64) and
+   * View-dependent rendering (docs/distill.md): the training views' embeddings (V x 64 x 64 x 256, cell-major: each cell's vector contiguous) and
    * planar depth at their cell centres (V x 64 x 64, 0 = no surface). A rendered cell whose surface point
    * some training views see takes their embeddings' residual at its reprojection, weighted by
    * exp(sharpness (cos angle between viewing directions)), over the `maxViews` best; absent/null = the field alone.

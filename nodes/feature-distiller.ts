@@ -30,6 +30,10 @@ export const FeatureDistiller = defineNode({
     steps: { type: 'integer', default: 3000, min: 0, max: 1_000_000, description: 'optimisation steps' },
     patch: { type: 'integer', default: 4, min: 1, max: 8, description: 'rays per embedding cell side (P x P rays spread over the cell, the same in training and rendering)' },
     aggregate: { type: 'boolean', default: true, description: 'neighbour aggregation over the patch (3x3 convolutions, then the mean); off = the plain mean of the patch' },
+    viewBank: { type: 'boolean', default: true, description: "keep the training views' embeddings for view-dependent rendering: a cell whose surface point training views see blends their embeddings there (nearest in direction weigh most); off = the field alone (docs/distill.md)" },
+    bankSharpness: { type: 'number', default: 20, min: 0, max: 1000, description: 'view bank: weight exp(sharpness (cos angle - 1)) between viewing directions; 0 = every seeing view equally', advanced: true },
+    bankViews: { type: 'integer', default: 4, min: 1, max: 64, description: 'view bank: training views blended per cell (the best weighted)', advanced: true },
+    placement: { type: 'enum', options: ['centres', 'march'], default: 'centres', description: "surface points of the patch rays: 'centres' marches cell centres and interpolates smooth surfaces (marching only silhouettes and creases; needed by the view bank and the onnxruntime head); 'march' marches every ray", advanced: true },
     cellPrior: { type: 'boolean', default: true, description: "add each grid position's mean training embedding to the rendered features (SAM embeddings depend on where in the image a cell is)" },
     aggChannels: { type: 'integer', default: 32, min: 1, max: 256, description: "channels of the aggregator's convolution", advanced: true },
     hidden: { type: 'integer', default: 64, min: 4, max: 512, description: 'width of the hidden layer rendered along rays', advanced: true },
@@ -67,7 +71,10 @@ export const FeatureDistiller = defineNode({
       hidden: params.hidden as number,
       levels: params.levels as number,
       log2TableSize: params.log2TableSize as number,
+      placement: params.placement as 'centres' | 'march',
     });
+    if (params.viewBank && params.placement !== 'centres')
+      throw new NodeError("the view bank needs placement 'centres'", { param: 'placement', fix: "set placement to 'centres', or turn viewBank off" });
     const steps = params.steps as number;
     const total = train.length + 1 + steps;
     const t0 = Date.now();
@@ -78,7 +85,11 @@ export const FeatureDistiller = defineNode({
     }
     ctx.progress(train.length, total, 'surface samples');
     const distill = new FeatureDistillation(config, field, params.seed as number);
-    await distill.prepare(targets, { signal: ctx.signal, prior: params.cellPrior as boolean });
+    await distill.prepare(targets, {
+      signal: ctx.signal,
+      prior: params.cellPrior as boolean,
+      viewBank: params.viewBank ? { sharpness: params.bankSharpness as number, maxViews: params.bankViews as number } : false,
+    });
     const lr = params.lr as number, batch = params.cellsPerBatch as number;
     let loss = 0;
     for (let s = 1; s <= steps; s++) {

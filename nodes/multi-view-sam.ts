@@ -3,14 +3,15 @@
 // when it falls behind the camera, outside the frame, behind a nearer
 // surface (hidden) or off the surface the view sees; a view where no
 // foreground point survives is reported, not guessed. The clicks' own view
-// gets the clicks themselves. One encoder run per view, cached per view.
+// gets the clicks themselves. One encoder run per view, cached per view; with
+// a FeatureField input, embeddings rendered from it instead (docs/distill.md).
 
 import { defineNode, NodeError, type NodeContext } from '../engine';
-import type { PromptPoint, Prompts3DValue, RadianceFieldValue, SamEmbeddingValue, ViewMasksValue, ViewObjectMask, ViewsValue } from '../engine/values';
+import type { FeatureFieldValue, PromptPoint, Prompts3DValue, RadianceFieldValue, SamEmbeddingValue, ViewMasksValue, ViewObjectMask, ViewsValue } from '../engine/values';
 import type { SamnerfHost } from './host';
 import { chooseGeometry } from './lock3d/geometry';
 import { reprojectPoint, type DropReason } from './lock3d/project';
-import { pickViews, segmentView, viewEmbedding } from './lock3d/sam-views';
+import { pickViews, renderedViewEmbedding, segmentView, viewEmbedding } from './lock3d/sam-views';
 
 export const MultiViewSam = defineNode({
   type: 'MultiViewSam',
@@ -21,6 +22,7 @@ export const MultiViewSam = defineNode({
     views: { type: 'Views', description: 'the posed views' },
     prompts: { type: 'Prompts3D', description: 'from LiftPrompts' },
     field: { type: 'RadianceField', description: 'the NeRF whose depth the occlusion test uses (when the prompts were lifted with it)', optional: true },
+    features: { type: 'FeatureField', description: "a distilled feature field (FeatureDistiller): SAM decodes on embeddings rendered from it instead of running the image encoder per view", optional: true },
   },
   outputs: { masks: { type: 'ViewMasks', description: 'per view and object: the SAM mask, the points sent, the points dropped and why (with the embeddings, for MaskFusion)' } },
   params: {
@@ -39,6 +41,7 @@ export const MultiViewSam = defineNode({
     const views = inputs.views as ViewsValue;
     const prompts = inputs.prompts as Prompts3DValue;
     const field = inputs.field as RadianceFieldValue | undefined;
+    const features = inputs.features as FeatureFieldValue | undefined;
     const geometry = chooseGeometry(prompts.depthSource, views, field);
     const encoder = { id: params.encoderModel as string, path: (params.encoderPath as string) || undefined };
     const decoder = { id: params.decoderModel as string, path: (params.decoderPath as string) || undefined };
@@ -61,7 +64,7 @@ export const MultiViewSam = defineNode({
     for (const [i, view] of targets.entries()) {
       ctx.progress(i, targets.length, view.name);
       let t0 = clock();
-      const embedding = await viewEmbedding(ctx, view, encoder);
+      const embedding = features ? await renderedViewEmbedding(ctx, view, features) : await viewEmbedding(ctx, view, encoder);
       embeddings[view.name] = embedding;
       time.encoder += clock() - t0;
       t0 = clock();
@@ -105,7 +108,7 @@ export const MultiViewSam = defineNode({
       const reasons = (Object.keys(s.dropped) as DropReason[]).map((r) => `${s.dropped[r]} ${r}`).join(', ');
       ctx.log(`${prompts.objects[o]!.name}: SAM in ${s.segmented} of ${targets.length} views; no visible point in ${s.none}${reasons ? ` (points dropped: ${reasons})` : ''}${options.occlusion ? '' : ' — occlusion test off'}`);
     }
-    ctx.log(`timing: geometry ${Math.round(time.geometry)} ms, encoder ${Math.round(time.encoder)} ms (cached views included), decoder ${Math.round(time.decoder)} ms (${time.decoderRuns} runs)`);
+    ctx.log(`timing: geometry ${Math.round(time.geometry)} ms, ${features ? 'rendered features' : 'encoder'} ${Math.round(time.encoder)} ms (cached views included), decoder ${Math.round(time.decoder)} ms (${time.decoderRuns} runs)`);
     const masks: ViewMasksValue = {
       kind: 'ViewMasks',
       objects: prompts.objects.map(({ id, name }) => ({ id, name })),

@@ -34,7 +34,10 @@ export const FeatureRenderer = defineNode({
     }
     ctx.progress(0, 1, `rendering ${view.name}`);
     const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal });
-    ctx.log(`rendered ${view.name}: ${render.rays} rays, ${render.evaluated} density evaluations, ${Math.round(render.ms.surface)} ms surface + ${Math.round(render.ms.head)} ms features`);
+    const { cells, ms } = render;
+    ctx.log(
+      `rendered ${view.name}: ${render.marchedRays} of ${render.rays} rays marched; cells ${cells.blended} from the view bank, ${cells.field} from the field (${render.head}), ${cells.background} background; ${Math.round(ms.surface)} ms surface + ${Math.round(ms.blend)} ms bank + ${Math.round(ms.head)} ms field`,
+    );
     ctx.progress(1, 1);
     return { embedding, image: view.image };
   },

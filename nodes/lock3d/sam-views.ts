@@ -3,7 +3,8 @@
 // prompt re-runs only the decoder; and the decoder on a cached embedding.
 
 import type { NodeContext } from '../../engine';
-import type { PromptBox, PromptPoint, SamEmbeddingValue, View } from '../../engine/values';
+import type { FeatureFieldValue, PromptBox, PromptPoint, SamEmbeddingValue, View } from '../../engine/values';
+import { renderedEmbedding } from '../distill/embedding';
 import type { ModelRequest, SamnerfHost } from '../host';
 import { decodeMask, encodeImage } from '../sam/run';
 
@@ -17,6 +18,21 @@ export async function viewEmbedding(ctx: NodeContext<SamnerfHost>, view: View, r
     const t0 = Date.now();
     const embedding = await encodeImage(session, view.image, request.path ?? request.id, ctx.signal);
     ctx.log(`encoded ${view.name} in ${Date.now() - t0} ms`);
+    return embedding;
+  });
+}
+
+/**
+ * The view's embedding rendered from a distilled feature field instead of
+ * the encoder (docs/distill.md), cached like viewEmbedding under the
+ * feature field's signature.
+ */
+export async function renderedViewEmbedding(ctx: NodeContext<SamnerfHost>, view: View, features: FeatureFieldValue): Promise<SamEmbeddingValue> {
+  const key = `features|${ctx.inputSignature('features')}|${ctx.inputSignature('views')}|${view.name}`;
+  return ctx.memo(key, async () => {
+    const t0 = Date.now();
+    const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal });
+    ctx.log(`rendered features of ${view.name} in ${Date.now() - t0} ms (${render.cells.blended} cells from the view bank, ${render.cells.field} from the field)`);
     return embedding;
   });
 }

@@ -12,7 +12,7 @@ import { paramLayout } from '../nerf/config';
 import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
 import { patchSurface, SurfaceSampler, type CentreSurface, type SurfaceSamples } from './surface';
-import { blendViews, VIEW_BANK_DEFAULTS, type ViewBank } from './view-bank';
+import { blendViews, cellMajor, VIEW_BANK_DEFAULTS, type ViewBank } from './view-bank';
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {
@@ -176,7 +176,7 @@ export class FeatureDistillation {
     this.bank = null;
     if (bankDepth) {
       const embeddings = new Float32Array(targets.length * K * EMBED_CELLS);
-      targets.forEach((t, v) => embeddings.set(t.embedding, v * K * EMBED_CELLS));
+      targets.forEach((t, v) => cellMajor(t.embedding, K, embeddings.subarray(v * K * EMBED_CELLS, (v + 1) * K * EMBED_CELLS)));
       const o = typeof bankOptions === 'object' ? bankOptions : {};
       this.bank = { cameras: targets.map((t) => structuredClone(t.camera)), embeddings, depth: bankDepth, ...VIEW_BANK_DEFAULTS, ...o };
     }
@@ -317,6 +317,7 @@ export class FeatureFieldRenderer {
   private readonly paddingMean?: Float32Array;
 
   private ort?: Promise<OrtFeatureHead | null>;
+  private priorCells?: Float32Array;
   private ortSampler?: Promise<SurfaceSampler>;
 
   /** The surface sampler: the radiance field's density MLP in onnxruntime when it can run ('auto'/'onnxruntime'), else the TypeScript reference. */
@@ -395,7 +396,8 @@ export class FeatureFieldRenderer {
     // View-dependent blending where training views see the cell's surface point.
     const t2 = performance.now();
     const bank = options.blend === false ? null : this.value.viewBank;
-    const blended = bank && surface.centres ? blendViews(bank, prior, camera, grid, surface.centres.points, surface.centres.hit, embedding, K) : new Uint8Array(n);
+    if (bank && prior) this.priorCells ??= cellMajor(prior, K);
+    const blended = bank && surface.centres ? blendViews(bank, prior ? this.priorCells! : null, camera, grid, surface.centres.points, surface.centres.hit, embedding, K) : new Uint8Array(n);
     ms.blend = performance.now() - t2;
     // The field for the other cells; cells whose rays all miss share one value (the background's).
     const t1 = performance.now();

@@ -45,7 +45,8 @@ function projector(camera: Camera): Projector {
  */
 export function blendViews(
   bank: ViewBank,
-  prior: Float32Array | null,
+  /** The per-cell prior cell-major ([64 x 64][K], see cellMajor()), or null. */
+  priorCells: Float32Array | null,
   camera: Camera,
   grid: CellGrid,
   points: Float64Array,
@@ -109,17 +110,29 @@ export function blendViews(
         bsum += b;
       }
       if (bsum <= 0) corners.push([ny * EMBED_SIDE + nx, (bsum = 1)]);
-      const e = bank.embeddings.subarray(v * K * EMBED_CELLS, (v + 1) * K * EMBED_CELLS);
+      const e = bank.embeddings;
       for (const [cell, b] of corners) {
         const wb = (w * b) / bsum;
-        if (prior) for (let k = 0; k < K; k++) acc[k] += wb * (e[k * EMBED_CELLS + cell]! - prior[k * EMBED_CELLS + cell]!);
-        else for (let k = 0; k < K; k++) acc[k] += wb * e[k * EMBED_CELLS + cell]!;
+        const eo = (v * EMBED_CELLS + cell) * K, po = cell * K;
+        if (priorCells) for (let k = 0; k < K; k++) acc[k] += wb * (e[eo + k]! - priorCells[po + k]!);
+        else for (let k = 0; k < K; k++) acc[k] += wb * e[eo + k]!;
       }
       wsum += w;
     }
     const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
-    for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = (prior ? prior[k * EMBED_CELLS + cell]! : 0) + acc[k]! / wsum;
+    const po = cell * K, inv = 1 / wsum;
+    for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = (priorCells ? priorCells[po + k]! : 0) + acc[k]! * inv;
     blended[c] = 1;
   }
   return blended;
+}
+
+/** [K][64 x 64] channel-major (SAM's layout) -> [64 x 64][K] cell-major (each cell's vector contiguous), or back. */
+export function cellMajor(a: Float32Array, K: number, out = new Float32Array(a.length), inverse = false): Float32Array {
+  for (let k = 0; k < K; k++)
+    for (let c = 0; c < EMBED_CELLS; c++) {
+      if (inverse) out[k * EMBED_CELLS + c] = a[c * K + k]!;
+      else out[c * K + k] = a[k * EMBED_CELLS + c]!;
+    }
+  return out;
 }
