@@ -9,7 +9,7 @@
 // Usage: npx tsx bench/nerf.ts [--seconds 120] [--marks 30,60] [--budgets 60,120,300]
 //          [--threads 0] [--lr 0.02] [--data DIR] [--every 8] [--baseline-seconds 20] [--baseline-subset 5]
 //          [--no-baselines] [--json FILE] [--clock wall|cpu] [--lr-hold 0.3] [--lr-final 0.05]
-//          [--levels 12] [--log2-table 17] [--rays 2048]
+//          [--levels 12] [--log2-table 17] [--march-steps N] [--rays 2048]
 //   baselines are evaluated on every 5th of the evaluation views (rendering without the
 //   occupancy grid or with the TypeScript MLPs is slow)
 //   --seconds  one training run with this budget, evaluated at the marks and at the end
@@ -55,6 +55,7 @@ const { values: args } = parseArgs({
     rays: { type: 'string', default: '2048' },
     levels: { type: 'string' },
     'log2-table': { type: 'string' },
+    'march-steps': { type: 'string' },
     seed: { type: 'string', default: '0' },
     lr: { type: 'string', default: '0.02' },
     json: { type: 'string' },
@@ -78,6 +79,7 @@ const raysPerBatch = Number(args.rays);
 const fieldOptions: FieldOptions = {};
 if (args.levels) fieldOptions.levels = Number(args.levels);
 if (args['log2-table']) fieldOptions.log2TableSize = Number(args['log2-table']);
+if (args['march-steps']) fieldOptions.marchSteps = Number(args['march-steps']);
 
 interface Variant {
   name: string;
