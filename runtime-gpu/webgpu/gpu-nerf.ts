@@ -38,8 +38,9 @@ import { LOSS_STATS, MarchKernels, RAY_IN, TOTALS, type MarchSettings } from './
 import { MlpKernels } from './kernels/mlp';
 import { RAY_OUT, SAMPLE_OUT, VolumeKernels } from './kernels/volume';
 
-/** Rays per render dispatch, and the samples its buffers hold per ray on average (fewer rays re-run when exceeded). */
-const RENDER_RAYS = 2048;
+/** Rays per render dispatch (software adapters / GPUs), and the samples its buffers hold per ray on average (rays past that re-run). */
+const RENDER_RAYS_SOFTWARE = 2048;
+const RENDER_RAYS_GPU = 16384;
 const RENDER_SAMPLES_PER_RAY = 64;
 /** Points per occupancy-density dispatch. */
 const DENSITY_CHUNK = 1 << 17;
@@ -49,6 +50,8 @@ type Kernels = { hash: HashEncodingKernels; mlp: MlpKernels; volume: VolumeKerne
 export interface GpuNerfOptions extends NerfOptions {
   /** Unrolled MLP kernels (default: on hardware adapters; see MlpKernels.create). */
   unroll?: boolean;
+  /** Rays per render dispatch (default 16384 on GPUs, 2048 on software adapters; buffers hold 64 samples per ray). */
+  renderRays?: number;
 }
 
 // Compiled pipelines per context and field shape: compilation is slow (seconds on SwiftShader), fields are many.
@@ -80,8 +83,7 @@ function compiledKernels(ctx: GpuContext, config: FieldConfig, unroll?: boolean)
 interface SampleBuffers {
   capacity: number;
   positions: GPUBuffer;
-  delta: GPUBuffer;
-  tMid: GPUBuffer;
+  stepT: GPUBuffer;
   sh: GPUBuffer;
   enc: GPUBuffer;
   sigma: GPUBuffer;
@@ -99,8 +101,7 @@ interface RayBuffers {
   background: GPUBuffer;
   target: GPUBuffer;
   counts: GPUBuffer;
-  rayStart: GPUBuffer;
-  rayCount: GPUBuffer;
+  rayRange: GPUBuffer;
   dropped: GPUBuffer;
   rayOut: GPUBuffer;
   dColor: GPUBuffer;
@@ -142,11 +143,12 @@ export class GpuNerf {
   private readonly samples: SampleBuffers;
   private readonly rayBuffers: RayBuffers;
   private densityBuffers?: { positions: GPUBuffer; enc: GPUBuffer; sigma: GPUBuffer };
+  private readonly renderRays: number;
 
   private constructor(
     readonly ctx: GpuContext,
     readonly config: FieldConfig,
-    options: NerfOptions,
+    options: GpuNerfOptions,
     private readonly kernels: Kernels,
     from?: { params: Float32Array; occupancy?: { density: Float32Array; occupied: Uint8Array } },
   ) {
@@ -180,14 +182,14 @@ export class GpuNerf {
     this.totals = f(TOTALS, 'totals');
     this.stats = f(LOSS_STATS, 'loss-stats');
     this.statsReadback = ctx.device.createBuffer({ label: 'stats-readback', size: 4 * (LOSS_STATS + TOTALS), usage: Usage.MAP_READ | Usage.COPY_DST });
-    const rays = Math.max(this.raysPerBatch, RENDER_RAYS);
-    const capacity = Math.max(this.sampleBudget, RENDER_RAYS * RENDER_SAMPLES_PER_RAY);
+    this.renderRays = options.renderRays ?? (ctx.adapter.software ? RENDER_RAYS_SOFTWARE : RENDER_RAYS_GPU);
+    const rays = Math.max(this.raysPerBatch, this.renderRays);
+    const capacity = Math.max(this.sampleBudget, this.renderRays * RENDER_SAMPLES_PER_RAY);
     const E = this.layout.encodingWidth;
     this.samples = {
       capacity,
       positions: f(3 * capacity, 'positions'),
-      delta: f(capacity, 'delta'),
-      tMid: f(capacity, 'tmid'),
+      stepT: f(2 * capacity, 'step-t'),
       sh: f(this.nSh * capacity, 'sample-sh'),
       enc: f(E * capacity, 'enc'),
       sigma: f(capacity, 'sigma'),
@@ -204,8 +206,7 @@ export class GpuNerf {
       background: f(3 * rays, 'background'),
       target: f(3 * rays, 'target'),
       counts: f(rays, 'counts'),
-      rayStart: f(rays, 'ray-start'),
-      rayCount: f(rays, 'ray-count'),
+      rayRange: f(2 * rays, 'ray-range'),
       dropped: f(rays, 'dropped'),
       rayOut: f(RAY_OUT * rays, 'ray-out'),
       dColor: f(3 * rays, 'dcolor'),
@@ -290,7 +291,7 @@ export class GpuNerf {
   private volumeBuffers() {
     const { samples: s, rayBuffers: r } = this;
     return {
-      rayStart: r.rayStart, rayCount: r.rayCount, sigma: s.sigma, rgb: s.rgb, delta: s.delta, tMid: s.tMid,
+      rayRange: r.rayRange, sigma: s.sigma, rgb: s.rgb, stepT: s.stepT,
       background: r.background, rayOut: r.rayOut, sampleOut: s.sampleOut,
     };
   }
@@ -299,8 +300,8 @@ export class GpuNerf {
   private recordForward(encoder: GPUCommandEncoder, n: number, capacity: number, observe: boolean): void {
     const { samples: s, rayBuffers: r, kernels: k } = this;
     k.march.record(encoder, {
-      rays: r.rays, occupied: this.occupied, raySh: r.raySh, counts: r.counts, rayStart: r.rayStart, rayCount: r.rayCount,
-      dropped: r.dropped, totals: this.totals, positions: s.positions, delta: s.delta, tMid: s.tMid, sh: s.sh,
+      rays: r.rays, occupied: this.occupied, raySh: r.raySh, counts: r.counts, rayRange: r.rayRange,
+      dropped: r.dropped, totals: this.totals, positions: s.positions, stepT: s.stepT, sh: s.sh,
     }, n, capacity, this.march);
     const live = { buffer: this.totals, max: capacity };
     k.hash.forward(encoder, this.params, s.positions, s.enc, live);
@@ -417,7 +418,7 @@ export class GpuNerf {
     const pending: number[] = [];
     while (queue.length > 0) {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-      const batch = queue.subarray(0, Math.min(RENDER_RAYS, queue.length));
+      const batch = queue.subarray(0, Math.min(this.renderRays, queue.length));
       const m = batch.length;
       for (let r = 0; r < m; r++) {
         const p = batch[r]!;

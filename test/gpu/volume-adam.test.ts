@@ -63,10 +63,13 @@ describe.skipIf(!!gpu.skip)('volume rendering on WebGPU vs the CPU reference', (
     expect(terminated).toBeGreaterThan(20);
 
     const kernels = await VolumeKernels.create(ctx);
+    const rayRange = new Uint32Array(2 * rays), stepT = new Float32Array(2 * total);
+    for (let r = 0; r < rays; r++) [rayRange[2 * r], rayRange[2 * r + 1]] = [rayStart[r]!, rayCount[r]!];
+    for (let s = 0; s < total; s++) [stepT[2 * s], stepT[2 * s + 1]] = [delta[s]!, tMid[s]!];
     const b = {
-      rayStart: storageBuffer(ctx, rayStart, 'start'), rayCount: storageBuffer(ctx, rayCount, 'count'),
-      sigma: storageBuffer(ctx, sigma, 'sigma'), rgb: storageBuffer(ctx, rgb, 'rgb'), delta: storageBuffer(ctx, delta, 'delta'),
-      tMid: storageBuffer(ctx, tMid, 'tmid'), background: storageBuffer(ctx, background, 'bg'),
+      rayRange: storageBuffer(ctx, rayRange, 'range'),
+      sigma: storageBuffer(ctx, sigma, 'sigma'), rgb: storageBuffer(ctx, rgb, 'rgb'), stepT: storageBuffer(ctx, stepT, 'step-t'),
+      background: storageBuffer(ctx, background, 'bg'),
       rayOut: storageBuffer(ctx, rays * RAY_OUT * 4, 'rayout'), sampleOut: storageBuffer(ctx, total * SAMPLE_OUT * 4, 'sampleout'),
     };
     // Garbage in the outputs: samples past termination must be written 0.

@@ -91,20 +91,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 
 export const MARCH_WRITE_WGSL = /* wgsl */ `${MARCH_COMMON}
-@group(0) @binding(3) var<storage, read> rayStart: array<u32>;
-@group(0) @binding(4) var<storage, read> rayCount: array<u32>;
-@group(0) @binding(5) var<storage, read> raySh: array<f32>;
-@group(0) @binding(6) var<storage, read_write> positions: array<f32>;
-@group(0) @binding(7) var<storage, read_write> delta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> tMid: array<f32>;
-@group(0) @binding(9) var<storage, read_write> sh: array<f32>;
+@group(0) @binding(3) var<storage, read> rayRange: array<u32>;
+@group(0) @binding(4) var<storage, read> raySh: array<f32>;
+@group(0) @binding(5) var<storage, read_write> positions: array<f32>;
+@group(0) @binding(6) var<storage, read_write> stepT: array<f32>;
+@group(0) @binding(7) var<storage, read_write> sh: array<f32>;
 
 fn emit(s: u32, r: u32, p: vec3<f32>, t: f32) {
   positions[3u * s] = p.x;
   positions[3u * s + 1u] = p.y;
   positions[3u * s + 2u] = p.z;
-  delta[s] = args.dt;
-  tMid[s] = t;
+  stepT[2u * s] = args.dt;
+  stepT[2u * s + 1u] = t;
   for (var k = 0u; k < args.nSh; k++) { sh[args.nSh * s + k] = raySh[args.nSh * r + k]; }
 }
 
@@ -112,21 +110,20 @@ fn emit(s: u32, r: u32, p: vec3<f32>, t: f32) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = threadIndex(gid, nwg);
   if (r >= args.rays) { return; }
-  let n = rayCount[r];
+  let n = rayRange[2u * r + 1u];
   if (n == 0u) { return; }
-  march(r, n, true, rayStart[r]);
+  march(r, n, true, rayRange[2u * r]);
 }
 `;
 
-/** One workgroup: rayStart = exclusive prefix sum of counts; rays past the capacity are dropped (count 0, flagged). */
+/** One workgroup: rayRange = [exclusive prefix sum of counts, count]; rays past the capacity are dropped (count 0, flagged). */
 export const SCAN_WGSL = /* wgsl */ `
 struct Args { rays: u32, G: u32, capacity: u32, maxIter: u32, dt: f32, nSh: u32, p0: u32, p1: u32 }
 @group(0) @binding(0) var<uniform> args: Args;
 @group(0) @binding(1) var<storage, read> counts: array<u32>;
-@group(0) @binding(2) var<storage, read_write> rayStart: array<u32>;
-@group(0) @binding(3) var<storage, read_write> rayCount: array<u32>;
-@group(0) @binding(4) var<storage, read_write> dropped: array<u32>;
-@group(0) @binding(5) var<storage, read_write> totals: array<u32>;
+@group(0) @binding(2) var<storage, read_write> rayRange: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dropped: array<u32>;
+@group(0) @binding(4) var<storage, read_write> totals: array<u32>;
 var<workgroup> sums: array<u32, ${SCAN_THREADS}>;
 
 @compute @workgroup_size(${SCAN_THREADS})
@@ -149,13 +146,13 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   var lost = 0u;
   for (var r = r0; r < r1; r++) {
     let c = counts[r];
-    rayStart[r] = offset;
+    rayRange[2u * r] = offset;
     if (offset + c <= args.capacity) {
-      rayCount[r] = c;
+      rayRange[2u * r + 1u] = c;
       dropped[r] = 0u;
       kept += c;
     } else {
-      rayCount[r] = 0u;
+      rayRange[2u * r + 1u] = 0u;
       dropped[r] = 1u;
       lost++;
     }
@@ -264,14 +261,14 @@ export interface MarchBuffers {
   /** SH coefficients per ray. */
   raySh: Binding;
   counts: Binding;
-  rayStart: Binding;
-  rayCount: Binding;
+  /** 2 u32 per ray: first sample, sample count (written by the scan). */
+  rayRange: Binding;
   dropped: Binding;
   /** TOTALS u32. */
   totals: Binding;
   positions: Binding;
-  delta: Binding;
-  tMid: Binding;
+  /** 2 floats per sample: delta, t. */
+  stepT: Binding;
   sh: Binding;
 }
 
@@ -323,10 +320,10 @@ export class MarchKernels {
     this.count.record(encoder, this.count.bind([args, b.rays, b.occupied, b.counts]), rays);
     const pass = encoder.beginComputePass({ label: 'march-scan' });
     pass.setPipeline(this.scan.pipeline);
-    pass.setBindGroup(0, this.scan.bind([args, b.counts, b.rayStart, b.rayCount, b.dropped, b.totals]));
+    pass.setBindGroup(0, this.scan.bind([args, b.counts, b.rayRange, b.dropped, b.totals]));
     pass.dispatchWorkgroups(1);
     pass.end();
-    this.write.record(encoder, this.write.bind([args, b.rays, b.occupied, b.rayStart, b.rayCount, b.raySh, b.positions, b.delta, b.tMid, b.sh]), rays);
+    this.write.record(encoder, this.write.bind([args, b.rays, b.occupied, b.rayRange, b.raySh, b.positions, b.stepT, b.sh]), rays);
   }
 
   /** Folds the kept samples' densities into `observed` (one u32 per cell: float bits). */
