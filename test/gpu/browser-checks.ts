@@ -1,6 +1,8 @@
-// The kernel checks that run inside headless Chromium (bundled by
-// browser.test.ts): the same WGSL through navigator.gpu, against the same
-// CPU reference. Returns the measured errors; the test asserts on them.
+// Kernel checks against the CPU reference that run anywhere there is a
+// `GPU` object: inside headless Chromium (bundled by browser.test.ts,
+// navigator.gpu) and on a bare GPU machine (device-checks.ts, Dawn).
+// Returns the measured errors; checkFailures() compares them with the
+// tolerances (the same as the Node kernel tests').
 import { configForScene, paramLayout } from '../../runtime-gpu/nerf/config';
 import { CpuFieldEvaluator } from '../../runtime-gpu/nerf/field-cpu';
 import { hashEncodeForward } from '../../runtime-gpu/nerf/hash-encoding';
@@ -27,8 +29,30 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-export async function runChecks(): Promise<Record<string, number | string>> {
-  const ctx = await acquireGpu(navigator.gpu);
+/** Largest accepted value of each measured error (and the smallest accepted accumulation, so the render is not empty). */
+export const TOLERANCES: Record<string, number> = {
+  hashForward: 2e-5,
+  sigmaRelative: 1e-4,
+  rgb: 1e-5,
+  hashGradRelative: 1e-4,
+  weightGradRelative: 1e-4,
+  adam: 1e-5,
+  renderRgb: 1e-4,
+  renderAccumulation: 1e-4,
+};
+
+export function checkFailures(r: Record<string, number | string>): string[] {
+  const out: string[] = [];
+  for (const [k, tol] of Object.entries(TOLERANCES)) {
+    const v = r[k];
+    if (typeof v !== 'number' || !(v < tol)) out.push(`${k} = ${v} (tolerance ${tol})`);
+  }
+  if (!((r.renderMaxAccumulation as number) > 0.01)) out.push(`renderMaxAccumulation = ${r.renderMaxAccumulation}: the render is empty`);
+  return out;
+}
+
+export async function runChecks(gpu: GPU | undefined = globalThis.navigator?.gpu, options: { unroll?: boolean } = {}): Promise<Record<string, number | string>> {
+  const ctx = await acquireGpu(gpu);
   const out: Record<string, number | string> = { adapter: adapterName(ctx.adapter) };
   const config = configForScene({ bounds: { min: [-1, -1, -1], max: [1, 1, 1] }, near: 0.5, far: 5, sceneKind: 'object' },
     { levels: 4, log2TableSize: 10, baseResolution: 4, maxResolution: 32, densityHidden: 16, colorHidden: 16 });
@@ -50,7 +74,7 @@ export async function runChecks(): Promise<Record<string, number | string>> {
   cpu.query(params, positions, sh, n, sigma, rgb);
   cpu.backward(params, positions, sh, n, dSigma, dRgb, grad);
   const hash = await HashEncodingKernels.create(ctx, layout);
-  const mlp = await MlpKernels.create(ctx, config, layout);
+  const mlp = await MlpKernels.create(ctx, config, layout, options);
   const p = storageBuffer(ctx, params, 'params'), x = storageBuffer(ctx, positions, 'pos'), shB = storageBuffer(ctx, sh, 'sh');
   const encB = storageBuffer(ctx, n * E * 4, 'enc'), dEnc = storageBuffer(ctx, n * E * 4, 'denc');
   const sigB = storageBuffer(ctx, n * 4, 'sigma'), rgbB = storageBuffer(ctx, n * 12, 'rgb'), gradB = storageBuffer(ctx, layout.count * 4, 'grad');
@@ -88,7 +112,7 @@ export async function runChecks(): Promise<Record<string, number | string>> {
   // GpuNerf vs Nerf: an untrained field renders the same image (march, field, compositing).
   const camera = lookAt([2, 1.5, 1], [0, 0, 0], [0, 0, 1], 24, 24, 26);
   const cpuNerf = new Nerf(config, cpu, { seed: 5 });
-  const gpuNerf = await GpuNerf.create(ctx, config, { seed: 5, raysPerBatch: 256 });
+  const gpuNerf = await GpuNerf.create(ctx, config, { seed: 5, raysPerBatch: 256, ...options });
   const a = await cpuNerf.renderCamera(camera), b = await gpuNerf.renderCamera(camera);
   out.renderRgb = maxDiff(a.rgb, b.rgb);
   out.renderAccumulation = maxDiff(a.accumulation, b.accumulation);
@@ -98,4 +122,5 @@ export async function runChecks(): Promise<Record<string, number | string>> {
   return out;
 }
 
-(globalThis as { runChecks?: typeof runChecks }).runChecks = runChecks;
+(globalThis as { runChecks?: typeof runChecks; checkFailures?: typeof checkFailures }).runChecks = runChecks;
+(globalThis as { checkFailures?: typeof checkFailures }).checkFailures = checkFailures;

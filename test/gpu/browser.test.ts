@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { checkFailures, TOLERANCES } from './browser-checks';
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = !existsSync(CHROMIUM);
@@ -37,15 +38,9 @@ describe.skipIf(missing)('WebGPU kernels in headless Chromium vs the CPU referen
       console.log('Chromium WebGPU checks:', JSON.stringify(r));
       expect(errors).toEqual([]);
       expect(typeof r.adapter).toBe('string');
-      expect(r.hashForward).toBeLessThan(2e-5);
-      expect(r.sigmaRelative).toBeLessThan(1e-4);
-      expect(r.rgb).toBeLessThan(1e-5);
-      expect(r.hashGradRelative).toBeLessThan(1e-4);
-      expect(r.weightGradRelative).toBeLessThan(1e-4);
-      expect(r.adam).toBeLessThan(1e-5);
-      expect(r.renderMaxAccumulation).toBeGreaterThan(0.01);
-      expect(r.renderRgb).toBeLessThan(1e-4);
-      expect(r.renderAccumulation).toBeLessThan(1e-4);
+      expect(checkFailures(r)).toEqual([]);
+      // The tolerances hold every measured error.
+      for (const k of Object.keys(TOLERANCES)) expect(typeof r[k]).toBe('number');
     } finally {
       await context.close();
     }

@@ -57,26 +57,37 @@ export function vulkanIcdFiles(): string[] {
   return out;
 }
 
-/** The NVIDIA driver's Vulkan ICD library (libGLX_nvidia.so.0), when the driver's graphics libraries are installed. */
+/**
+ * The NVIDIA driver's Vulkan ICD library for headless use: libEGL_nvidia.so.0.
+ * (The manifest NVIDIA's packages and containers ship names libGLX_nvidia,
+ * which fails without a display with VK_ERROR_INCOMPATIBLE_DRIVER; the EGL
+ * library carries the same Vulkan entry points.)
+ */
 export function nvidiaVulkanLibrary(): string | undefined {
+  const name = 'libEGL_nvidia.so.0';
   const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d), ...LIB_DIRS];
-  for (const d of dirs) if (existsSync(join(d, 'libGLX_nvidia.so.0'))) return join(d, 'libGLX_nvidia.so.0');
+  for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
+  try {
+    if (readFileSync('/etc/ld.so.cache').includes(name)) return name;
+  } catch {
+    // no cache
+  }
   return undefined;
 }
 
 /**
- * With no ICD manifest anywhere (containers often mount the NVIDIA driver's
- * libraries without /usr/share/vulkan/icd.d/nvidia_icd.json) but the NVIDIA
- * Vulkan library present: writes the manifest the driver package would have
- * installed and points VK_ICD_FILENAMES at it. Returns its path.
+ * When VK_ICD_FILENAMES is unset and the NVIDIA driver's EGL library is
+ * installed: writes a manifest naming it and points VK_ICD_FILENAMES at it,
+ * so Dawn finds the GPU headless (containers mount the driver's libraries
+ * with at best the GLX manifest). Returns the manifest's path.
  */
 export function ensureNvidiaIcd(): string | undefined {
-  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || vulkanIcdFiles().length > 0) return undefined;
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return undefined;
   const lib = nvidiaVulkanLibrary();
   if (!lib) return undefined;
   const dir = join(tmpdir(), 'samnerf-vulkan-icd');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'nvidia_icd.json');
+  const file = join(dir, 'nvidia_egl_icd.json');
   const tmp = `${file}.${process.pid}`;
   writeFileSync(tmp, JSON.stringify({ file_format_version: '1.0.0', ICD: { library_path: lib, api_version: '1.3.0' } }, null, 2));
   renameSync(tmp, file);
