@@ -47,7 +47,9 @@ export function describeAdapter(info: GPUAdapterInfo | undefined, isFallback = f
   const architecture = info?.architecture ?? '';
   const device = info?.device ?? '';
   const description = info?.description ?? '';
-  const software = isFallback || SOFTWARE.test(`${vendor} ${architecture} ${device} ${description}`);
+  // isFallbackAdapter moved from GPUAdapter to GPUAdapterInfo in the spec; either marks a software adapter.
+  const fallback = isFallback || !!(info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined)?.isFallbackAdapter;
+  const software = fallback || SOFTWARE.test(`${vendor} ${architecture} ${device} ${description}`);
   return { vendor, architecture, device, description, software };
 }
 
