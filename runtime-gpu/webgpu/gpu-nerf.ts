@@ -5,16 +5,19 @@
 // seed draw the same rays and start from the same parameters.
 //
 // On the device for the whole run: parameters, gradients, Adam moments, the
-// occupancy bytes and the running maximum of observed densities, and every
-// per-sample buffer. One training step is one command buffer: march (count,
-// scan, write: compacted samples), hash encoding, MLPs, occupancy
-// observation, compositing, loss, and the backward passes, then Adam; the
-// only readback is 32 bytes of loss statistics.
+// occupancy bytes and the running maximum of observed densities, the
+// training views (RGBA8 and their cameras, uploaded once by
+// setTrainingSet), and every per-sample buffer. One training step is one
+// command buffer: rays formed from the step's plan, march (count, scan,
+// write: compacted samples), hash encoding, MLPs, occupancy observation,
+// compositing, loss, the backward passes, then Adam; the only readback is
+// 32 bytes of loss statistics.
 //
-// On the host (this increment): drawing the step's rays with the seeded RNG
-// and forming them (pixelRay, box clipping, SH, targets re-composited over
-// the random background) - about 30 floats per ray are uploaded per step;
-// and the occupancy grid's bookkeeping every 16 steps (the CPU
+// On the host: drawing the step's ray plan with the seeded RNG (view,
+// pixel, jitter, background: 24 bytes per ray), in Nerf.trainStep's order,
+// so a GPU and a CPU run from one seed draw the same rays (views with lens
+// distortion: the rays themselves are formed on the host by pixelRay and
+// uploaded); and the occupancy grid's bookkeeping every 16 steps (the CPU
 // OccupancyGrid: candidate points, decay, threshold), with the densities
 // evaluated on the device and the occupied bytes uploaded back. Box mode
 // (object captures) only; contract mode stays on the CPU path.
@@ -36,6 +39,7 @@ import { AdamKernel } from './kernels/adam';
 import { HashEncodingKernels } from './kernels/hash-encoding';
 import { LOSS_STATS, MarchKernels, RAY_IN, TOTALS, type MarchSettings } from './kernels/march';
 import { MlpKernels } from './kernels/mlp';
+import { packViews, PLAN, RayGenKernel } from './kernels/rays';
 import { RAY_OUT, SAMPLE_OUT, VolumeKernels } from './kernels/volume';
 
 /** Rays per render dispatch (software adapters / GPUs), and the samples its buffers hold per ray on average (rays past that re-run). */
@@ -45,13 +49,19 @@ const RENDER_SAMPLES_PER_RAY = 64;
 /** Points per occupancy-density dispatch. */
 const DENSITY_CHUNK = 1 << 17;
 
-type Kernels = { hash: HashEncodingKernels; mlp: MlpKernels; volume: VolumeKernels; march: MarchKernels; adam: AdamKernel };
+type Kernels = { hash: HashEncodingKernels; mlp: MlpKernels; volume: VolumeKernels; march: MarchKernels; adam: AdamKernel; rayGen: RayGenKernel };
 
 export interface GpuNerfOptions extends NerfOptions {
   /** Unrolled MLP kernels (default: on hardware adapters; see MlpKernels.create). */
   unroll?: boolean;
   /** Rays per render dispatch (default 16384 on GPUs, 2048 on software adapters; buffers hold 64 samples per ray). */
   renderRays?: number;
+  /**
+   * Form the training rays on the device from the uploaded views (default
+   * true; views with lens distortion, or too large for one storage binding,
+   * use the host path: rays formed by pixelRay and uploaded every step).
+   */
+  deviceRays?: boolean;
 }
 
 // Compiled pipelines per context and field shape: compilation is slow (seconds on SwiftShader), fields are many.
@@ -65,14 +75,15 @@ function compiledKernels(ctx: GpuContext, config: FieldConfig, unroll?: boolean)
   if (!kernels) {
     const layout = paramLayout(config);
     kernels = (async () => {
-      const [hash, mlp, volume, march, adam] = await Promise.all([
+      const [hash, mlp, volume, march, adam, rayGen] = await Promise.all([
         HashEncodingKernels.create(ctx, layout),
         MlpKernels.create(ctx, config, layout, { unroll }),
         VolumeKernels.create(ctx),
         MarchKernels.create(ctx),
         AdamKernel.create(ctx, ADAM_DEFAULTS),
+        RayGenKernel.create(ctx),
       ]);
-      return { hash, mlp, volume, march, adam };
+      return { hash, mlp, volume, march, adam, rayGen };
     })();
     kernels.catch(() => cache.delete(key));
     cache.set(key, kernels);
@@ -144,6 +155,9 @@ export class GpuNerf {
   private readonly rayBuffers: RayBuffers;
   private densityBuffers?: { positions: GPUBuffer; enc: GPUBuffer; sigma: GPUBuffer };
   private readonly renderRays: number;
+  private readonly preferDeviceRays: boolean;
+  /** The training views on the device (setTrainingSet), when the rays are formed there. */
+  private views?: { table: GPUBuffer; pixels: GPUBuffer; plan: GPUBuffer; planHost: Uint32Array };
 
   private constructor(
     readonly ctx: GpuContext,
@@ -183,6 +197,7 @@ export class GpuNerf {
     this.stats = f(LOSS_STATS, 'loss-stats');
     this.statsReadback = ctx.device.createBuffer({ label: 'stats-readback', size: 4 * (LOSS_STATS + TOTALS), usage: Usage.MAP_READ | Usage.COPY_DST });
     this.renderRays = options.renderRays ?? (ctx.adapter.software ? RENDER_RAYS_SOFTWARE : RENDER_RAYS_GPU);
+    this.preferDeviceRays = options.deviceRays ?? true;
     const rays = Math.max(this.raysPerBatch, this.renderRays);
     const capacity = Math.max(this.sampleBudget, this.renderRays * RENDER_SAMPLES_PER_RAY);
     const E = this.layout.encodingWidth;
@@ -239,9 +254,34 @@ export class GpuNerf {
     writeBuffer(this.ctx, this.occupied, occ);
   }
 
-  /** Sets the views trained on (carving the visual hull as the CPU does). Images stay on the host (see the header). */
+  /** Whether the training rays are formed on the device (setTrainingSet uploaded the views). */
+  get deviceRays(): boolean {
+    return !!this.views;
+  }
+
+  /**
+   * Sets the views trained on (carving the visual hull as the CPU does) and
+   * uploads them once, packed RGBA8 with their cameras, when the rays can be
+   * formed on the device (no lens distortion, and the pixels fit one binding).
+   */
   setTrainingSet(set: TrainingSet, options: { carve?: boolean } = {}): void {
     this.set = set;
+    if (this.views) {
+      this.views.table.destroy();
+      this.views.pixels.destroy();
+      this.views.plan.destroy();
+      this.views = undefined;
+    }
+    const distorted = set.views.some((v) => v.camera.distortion && (v.camera.distortion.k1 || v.camera.distortion.k2 || v.camera.distortion.p1 || v.camera.distortion.p2));
+    if (this.preferDeviceRays && !distorted && set.pixels * 4 <= this.ctx.device.limits.maxStorageBufferBindingSize) {
+      const { table, pixels } = packViews(set.views);
+      this.views = {
+        table: storageBuffer(this.ctx, table, 'view-table'),
+        pixels: storageBuffer(this.ctx, pixels, 'view-pixels'),
+        plan: storageBuffer(this.ctx, PLAN * 4 * this.rayBuffers.capacity, 'ray-plan'),
+        planHost: new Uint32Array(PLAN * this.rayBuffers.capacity),
+      };
+    }
     if ((options.carve ?? true) && !this.grid.hull && set.views.some((v) => v.alpha)) {
       this.grid.hull = carveFromAlpha(this.grid, this.config.scene, set.views);
       this.uploadOccupied();
@@ -320,7 +360,10 @@ export class GpuNerf {
     const compositeBg = set.compositeBackground;
     const fixedBg = this.config.render.background;
     const ray = this.ray;
+    const dev = this.views;
+    const planF = dev && new Float32Array(dev.planHost.buffer);
     for (let i = 0; i < nRays; i++) {
+      // The draws of Nerf.trainStep, in its order.
       const v = rng.int(views.length);
       const view = views[v]!;
       const { width, height } = view.image;
@@ -329,6 +372,16 @@ export class GpuNerf {
       const jitter = rng.next();
       const withAlpha = !!compositeBg && !!view.alpha;
       for (let c = 0; c < 3; c++) host.background[3 * i + c] = withAlpha ? rng.next() : fixedBg[c]!;
+      if (dev) {
+        const o = PLAN * i;
+        dev.planHost[o] = v;
+        dev.planHost[o + 1] = p;
+        planF![o + 2] = jitter;
+        planF![o + 3] = host.background[3 * i]!;
+        planF![o + 4] = host.background[3 * i + 1]!;
+        planF![o + 5] = host.background[3 * i + 2]!;
+        continue;
+      }
       pixelRay(view.camera, p % width, Math.floor(p / width), ray);
       this.setRay(i, ray[0]!, ray[1]!, ray[2]!, ray[3]!, ray[4]!, ray[5]!, jitter);
       const d = view.image.data;
@@ -343,10 +396,17 @@ export class GpuNerf {
       host.target[3 * i + 1] = tg;
       host.target[3 * i + 2] = tb;
     }
-    this.uploadRays(nRays);
+    if (dev) writeBuffer(this.ctx, dev.plan, dev.planHost.subarray(0, PLAN * nRays));
+    else this.uploadRays(nRays);
     const { samples: s, rayBuffers: r, kernels: k } = this;
     const capacity = this.sampleBudget;
     const encoder = this.ctx.device.createCommandEncoder({ label: 'train-step' });
+    if (dev) {
+      const { scene, render } = this.config;
+      k.rayGen.record(encoder, {
+        plan: dev.plan, viewTable: dev.table, pixels: dev.pixels, rays: r.rays, raySh: r.raySh, background: r.background, target: r.target,
+      }, nRays, { center: scene.center, halfSize: scene.halfSize, near: render.near, far: render.far, step: this.stepSize, compositeBackground: compositeBg });
+    }
     this.recordForward(encoder, nRays, capacity, true);
     k.march.recordLoss(encoder, r.rayOut, r.target, r.dropped, r.dColor, this.stats, nRays, 2 / (3 * nRays));
     k.volume.recordBackward(encoder, this.volumeBuffers(), r.dColor, s.dSigma, s.dRgb, nRays);
@@ -482,5 +542,6 @@ export class GpuNerf {
     for (const b of Object.values(this.samples)) if (typeof b !== 'number') b.destroy();
     for (const b of Object.values(this.rayBuffers)) if (typeof b !== 'number') b.destroy();
     if (this.densityBuffers) for (const b of Object.values(this.densityBuffers)) b.destroy();
+    if (this.views) for (const b of [this.views.table, this.views.pixels, this.views.plan]) b.destroy();
   }
 }

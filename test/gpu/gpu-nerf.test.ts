@@ -31,6 +31,28 @@ describe.skipIf(!!gpu.skip)('GpuNerf vs the CPU Nerf on an analytic sphere', () 
     g.dispose();
   });
 
+  it('rays formed on the device from the uploaded views match the host-formed ones: same loss and parameters after two steps', async () => {
+    const ctx = gpu.ctx!;
+    const set = trainingSet(train);
+    const options = { seed: 4, raysPerBatch: 128, sampleBudget: 128 * 24 };
+    const a = await GpuNerf.create(ctx, config, { ...options, deviceRays: true });
+    const b = await GpuNerf.create(ctx, config, { ...options, deviceRays: false });
+    a.setTrainingSet(set);
+    b.setTrainingSet(set);
+    expect(a.deviceRays).toBe(true);
+    expect(b.deviceRays).toBe(false);
+    for (let step = 0; step < 2; step++) {
+      const sa = await a.trainStep(1e-2), sb = await b.trainStep(1e-2);
+      expect(sa.rays).toBe(sb.rays);
+      expect(Math.abs(sa.samples - sb.samples)).toBeLessThanOrEqual(2);
+      expect(Math.abs(sa.loss - sb.loss)).toBeLessThan(1e-4 * sb.loss + 1e-7);
+    }
+    const pa = await a.readParams(), pb = await b.readParams();
+    expect(maxAbsDiff(pa, pb).diff).toBeLessThan(1e-4);
+    a.dispose();
+    b.dispose();
+  }, 120_000);
+
   // Sized for SwiftShader on a 2-core machine (about 0.5 s per step): 128 rays per step, 80 steps at a high learning rate.
   it('80 steps from one seed: test PSNRs within 0.5 dB, both far above the untrained field', async () => {
     const ctx = gpu.ctx!;
