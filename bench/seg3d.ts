@@ -73,6 +73,12 @@ const timing = (runId: number, node: string) => {
   return out;
 };
 
+/** Decoder runs a node's timing log reports (0 when the node was cached and logged nothing). */
+const runsLogged = (runId: number, node: string, pattern: RegExp) => {
+  const log = events.find((e) => e.type === 'node-log' && e.runId === runId && e.node === node && e.message.startsWith('timing:')) as { message: string } | undefined;
+  return Number(pattern.exec(log?.message ?? '')?.[1] ?? 0);
+};
+
 let trainMs = 0;
 if (depth === 'field') {
   const r = await executor.run(compile([]), { target: 'nerf' });
@@ -126,7 +132,7 @@ for (const variant of variants) {
     encoder: sam.encoder ?? 0,
     encodes: events.filter((e) => e.type === 'node-log' && e.runId === r.runId && ENCODED_LOG.test(e.message)).length,
     decoder: (sam.decoder ?? 0) + (fuse.decoder ?? 0),
-    decoderRuns: Number(/\((\d+) runs\)/.exec((events.find((e) => e.type === 'node-log' && e.runId === r.runId && e.node === 'sam' && e.message.startsWith('timing:')) as { message: string }).message)![1]) + Number(/decoder \d+ ms \((\d+) runs\)/.exec((events.find((e) => e.type === 'node-log' && e.runId === r.runId && e.node === 'fuse' && e.message.startsWith('timing:')) as { message: string }).message)![1]),
+    decoderRuns: runsLogged(r.runId, 'sam', /\((\d+) runs\)/) + runsLogged(r.runId, 'fuse', /decoder \d+ ms \((\d+) runs\)/),
     fitting: fuse.fitting ?? 0,
     fusionOther: fuse.other ?? 0,
     renderer: render.other ?? 0,
