@@ -316,5 +316,14 @@ export interface FeatureFieldValue {
    * some training views see takes their embeddings' residual at its reprojection, weighted by
    * exp(sharpness (cos angle between viewing directions)), over the `maxViews` best; absent/null = the field alone.
    */
-  viewBank?: { cameras: Camera[]; embeddings: Float32Array; depth: Float32Array; sharpness: number; maxViews: number; depthTolerance: number } | null;
+  viewBank?: {
+    cameras: Camera[];
+    embeddings: Float32Array;
+    depth: Float32Array;
+    sharpness: number;
+    maxViews: number;
+    depthTolerance: number;
+    /** Cells whose ray misses: blend the bank views that also see background there, reprojecting the ray's point on the plane through `centre` facing the camera. Absent = off. */
+    background?: { centre: [number, number, number] };
+  } | null;
 }

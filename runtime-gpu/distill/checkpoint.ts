@@ -46,7 +46,7 @@ export function encodeFeatureCheckpoint(value: FeatureFieldValue): Uint8Array {
     provenance: value.provenance,
     geometry: { config: g.config, bounds: g.bounds, provenance: g.provenance, occupancyResolution: g.occupancy.resolution },
     arrays: entries,
-    ...(bank ? { viewBank: { cameras: bank.cameras, sharpness: bank.sharpness, maxViews: bank.maxViews, depthTolerance: bank.depthTolerance } } : {}),
+    ...(bank ? { viewBank: { cameras: bank.cameras, sharpness: bank.sharpness, maxViews: bank.maxViews, depthTolerance: bank.depthTolerance, ...(bank.background ? { background: bank.background } : {}) } } : {}),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align4(12 + json.length);

@@ -97,7 +97,7 @@ export class FeatureDistillation {
    */
   async prepare(
     targets: readonly DistillTarget[],
-    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean; viewBank?: boolean | Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> } = {},
+    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean; viewBank?: boolean | (Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> & { background?: boolean }) } = {},
   ): Promise<void> {
     const K = this.config.channels;
     const usePrior = options.prior ?? true;
@@ -177,8 +177,10 @@ export class FeatureDistillation {
     if (bankDepth) {
       const embeddings = new Float32Array(targets.length * K * EMBED_CELLS);
       targets.forEach((t, v) => cellMajor(t.embedding, K, embeddings.subarray(v * K * EMBED_CELLS, (v + 1) * K * EMBED_CELLS)));
-      const o = typeof bankOptions === 'object' ? bankOptions : {};
-      this.bank = { cameras: targets.map((t) => structuredClone(t.camera)), embeddings, depth: bankDepth, ...VIEW_BANK_DEFAULTS, ...o };
+      const { background = true, ...o } = typeof bankOptions === 'object' ? bankOptions : {};
+      const b = this.geometry.bounds;
+      const centre: [number, number, number] = [0.5 * (b.min[0] + b.max[0]), 0.5 * (b.min[1] + b.max[1]), 0.5 * (b.min[2] + b.max[2])];
+      this.bank = { cameras: targets.map((t) => structuredClone(t.camera)), embeddings, depth: bankDepth, ...VIEW_BANK_DEFAULTS, ...o, ...(background ? { background: { centre } } : {}) };
     }
     if (this.steps === 0 && meanN > 0) for (let k = 0; k < K; k++) this.params[this.layout.bOut + k] = mean[k]! / meanN;
   }
@@ -261,10 +263,17 @@ export class FeatureDistillation {
 }
 
 /** Surface samples of every valid cell's patch of a view (row-major cells, then the patch), by the config's placement rule. */
-export async function viewSurface(sampler: SurfaceSampler, config: FeatureFieldConfig, camera: Camera, grid: CellGrid, signal?: AbortSignal): Promise<SurfaceSamples & { marchedRays: number; centres?: CentreSurface }> {
+export async function viewSurface(
+  sampler: SurfaceSampler,
+  config: FeatureFieldConfig,
+  camera: Camera,
+  grid: CellGrid,
+  signal?: AbortSignal,
+  want?: (centres: CentreSurface) => Uint8Array | undefined,
+): Promise<SurfaceSamples & { marchedRays: number; centres?: CentreSurface }> {
   const P = config.patch;
   if ((config.surface.placement ?? 'march') === 'centres') {
-    const s = await patchSurface(sampler, camera, grid, P, { signal });
+    const s = await patchSurface(sampler, camera, grid, P, { signal, want });
     return { ...s, marchedRays: s.stats.marchedRays };
   }
   const { rays } = gridRays(camera, grid, P);
@@ -384,21 +393,28 @@ export class FeatureFieldRenderer {
     const ms = { surface: 0, head: 0, blend: 0 };
     const ort = await this.ortHead(options.head ?? 'auto');
     const sampler = await this.surfaceSampler(options.head ?? 'auto');
-    const t0 = performance.now();
-    const surface = await viewSurface(sampler, config, camera, grid, options.signal);
-    const evaluated = sampler.evaluated;
-    ms.surface = performance.now() - t0;
     const prior = this.value.prior;
     const writeCell = (c: number, values: Float32Array, at: number) => {
       const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
       for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = values[at + k]! + (prior ? prior[k * EMBED_CELLS + cell]! : 0);
     };
-    // View-dependent blending where training views see the cell's surface point.
-    const t2 = performance.now();
+    // View-dependent blending where training views see the cell's centre surface point (known after the centre march);
+    // only the other cells' patches are then placed or marched.
     const bank = options.blend === false ? null : this.value.viewBank;
     if (bank && prior) this.priorCells ??= cellMajor(prior, K);
-    const blended = bank && surface.centres ? blendViews(bank, prior ? this.priorCells! : null, camera, grid, surface.centres.points, surface.centres.hit, embedding, K) : new Uint8Array(n);
-    ms.blend = performance.now() - t2;
+    let blended: Uint8Array = new Uint8Array(n);
+    const want = bank
+      ? (centres: CentreSurface) => {
+          const t2 = performance.now();
+          blended = blendViews(bank, prior ? this.priorCells! : null, camera, grid, centres.points, centres.hit, embedding, K);
+          ms.blend = performance.now() - t2;
+          return blended.map((b) => 1 - b);
+        }
+      : undefined;
+    const t0 = performance.now();
+    const surface = await viewSurface(sampler, config, camera, grid, options.signal, want);
+    const evaluated = sampler.evaluated;
+    ms.surface = performance.now() - t0 - ms.blend;
     // The field for the other cells; cells whose rays all miss share one value (the background's).
     const t1 = performance.now();
     const o = surface.offsets;

@@ -286,7 +286,12 @@ export async function patchSurface(
   camera: Camera,
   grid: CellGrid,
   P: number,
-  options: { signal?: AbortSignal; crease?: number } = {},
+  options: {
+    signal?: AbortSignal;
+    crease?: number;
+    /** Called once the centres are known: 1 per valid cell whose patch is wanted (default all); the others' rays are left empty (acc 0) and not marched. A cell's patch does not depend on which cells are wanted. */
+    want?: (centres: CentreSurface) => Uint8Array | undefined;
+  } = {},
 ): Promise<SurfaceSamples & { stats: PatchSurfaceStats; centres: CentreSurface }> {
   const { cols, rows } = grid;
   const n = cols * rows, P2 = P * P;
@@ -305,7 +310,7 @@ export async function patchSurface(
     if (depth > 0) invZ[c] = 1 / depth;
   }
   const OPAQUE = 0.99, EMPTY = 0.01;
-  const kind = new Uint8Array(n); // 0 march, 1 smooth surface, 2 smooth empty
+  const kind = new Uint8Array(n); // 0 march, 1 smooth surface, 2 smooth empty, 3 not wanted
   for (let cy = 0; cy < rows; cy++)
     for (let cx = 0; cx < cols; cx++) {
       const c = cy * cols + cx;
@@ -326,6 +331,10 @@ export async function patchSurface(
         if (Math.max(ddx, ddy, dd1, dd2) <= crease * z0) kind[c] = 1;
       }
     }
+  const centreInfo = centreSurface(centres, mapping, m);
+  const wanted = options.want?.(centreInfo);
+  const SKIP = 3;
+  if (wanted) for (let c = 0; c < n; c++) if (!wanted[c]) kind[c] = SKIP;
   // March the rest.
   const marchCells: number[] = [];
   for (let c = 0; c < n; c++) if (kind[c] === 0) marchCells.push(c);
@@ -377,6 +386,6 @@ export async function patchSurface(
     weights: weights.slice(0, k),
     acc: outAcc,
     stats: { marchedCells: marchCells.length, marchedRays: n + (P === 1 ? 0 : marchCells.length * P2) },
-    centres: centreSurface(centres, mapping, m),
+    centres: centreInfo,
   };
 }

@@ -18,7 +18,7 @@
 // field's features.
 
 import type { Camera, FeatureFieldValue } from '../../engine/values';
-import { cellGrid, EMBED_CELLS, EMBED_SIDE, type CellGrid } from './cells';
+import { cellGrid, cellRays, EMBED_CELLS, EMBED_SIDE, type CellGrid } from './cells';
 
 export type ViewBank = NonNullable<FeatureFieldValue['viewBank']>;
 
@@ -60,11 +60,29 @@ export function blendViews(
   const blended = new Uint8Array(n);
   const cm = camera.cameraToWorld;
   const acc = new Float64Array(K);
+  const cornerCell = new Int32Array(4), cornerW = new Float64Array(4);
   const cand: Array<{ v: number; w: number; gx: number; gy: number }> = [];
   const tol = bank.depthTolerance;
+  const bgPlane = bank.background;
+  const ray = new Float64Array(6);
+  // The camera's viewing axis (-Z) and the plane depth of the background centre.
+  const axis = [-cm[2]!, -cm[6]!, -cm[10]!];
+  const bgDepth = bgPlane ? axis[0]! * (bgPlane.centre[0] - cm[3]!) + axis[1]! * (bgPlane.centre[1] - cm[7]!) + axis[2]! * (bgPlane.centre[2] - cm[11]!) : 0;
   for (let c = 0; c < n; c++) {
-    if (!hit[c]) continue;
-    const px = points[3 * c]!, py = points[3 * c + 1]!, pz = points[3 * c + 2]!;
+    let px: number, py: number, pz: number;
+    const background = !hit[c];
+    if (background) {
+      if (!bgPlane || !(bgDepth > 0)) continue;
+      cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), 1, ray, 0);
+      const t = bgDepth / (axis[0]! * ray[3]! + axis[1]! * ray[4]! + axis[2]! * ray[5]!);
+      px = ray[0]! + t * ray[3]!;
+      py = ray[1]! + t * ray[4]!;
+      pz = ray[2]! + t * ray[5]!;
+    } else {
+      px = points[3 * c]!;
+      py = points[3 * c + 1]!;
+      pz = points[3 * c + 2]!;
+    }
     let ax = px - cm[3]!, ay = py - cm[7]!, az = pz - cm[11]!;
     const al = Math.hypot(ax, ay, az);
     ax /= al;
@@ -83,7 +101,7 @@ export function blendViews(
       // Visible when the nearest cell centre of v sees a surface at this depth.
       const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
       const bd = bank.depth[v * EMBED_CELLS + ny * EMBED_SIDE + nx]!;
-      if (!(Math.abs(bd - depth) <= tol * depth)) continue;
+      if (background ? bd !== 0 : !(Math.abs(bd - depth) <= tol * depth)) continue;
       const dl = Math.hypot(d0, d1, d2);
       const cos = (ax * d0 + ay * d1 + az * d2) / dl;
       cand.push({ v, w: Math.exp(bank.sharpness * (cos - 1)), gx, gy });
@@ -93,27 +111,31 @@ export function blendViews(
     if (cand.length > bank.maxViews) cand.length = bank.maxViews;
     acc.fill(0);
     let wsum = 0;
+    const e = bank.embeddings, depthAll = bank.depth;
     for (const { v, w, gx, gy } of cand) {
       const vg = views[v]!.grid;
       const x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
-      const depthV = bank.depth.subarray(v * EMBED_CELLS, (v + 1) * EMBED_CELLS);
+      const dOff = v * EMBED_CELLS;
       const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
-      const ref = depthV[ny * EMBED_SIDE + nx]!;
+      const ref = depthAll[dOff + ny * EMBED_SIDE + nx]!;
       // Bilinear corners on the same surface as the nearest one.
-      const corners: Array<[number, number]> = [];
-      let bsum = 0;
-      for (const [dx, dy, b] of [[0, 0, (1 - fx) * (1 - fy)], [1, 0, fx * (1 - fy)], [0, 1, (1 - fx) * fy], [1, 1, fx * fy]] as const) {
+      let nc = 0, bsum = 0;
+      for (let q = 0; q < 4; q++) {
+        const dx = q & 1, dy = q >> 1;
+        const b = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
+        if (b <= 0) continue;
         const x = Math.min(vg.cols - 1, Math.max(0, x0 + dx)), y = Math.min(vg.rows - 1, Math.max(0, y0 + dy));
         const cell = y * EMBED_SIDE + x;
-        if (!(Math.abs(depthV[cell]! - ref) <= tol * ref) || b <= 0) continue;
-        corners.push([cell, b]);
+        const dc = depthAll[dOff + cell]!;
+        if (background ? dc !== 0 : !(Math.abs(dc - ref) <= tol * ref)) continue;
+        cornerCell[nc] = cell;
+        cornerW[nc++] = b;
         bsum += b;
       }
-      if (bsum <= 0) corners.push([ny * EMBED_SIDE + nx, (bsum = 1)]);
-      const e = bank.embeddings;
-      for (const [cell, b] of corners) {
-        const wb = (w * b) / bsum;
-        const eo = (v * EMBED_CELLS + cell) * K, po = cell * K;
+      if (bsum <= 0) (cornerCell[0] = ny * EMBED_SIDE + nx), (cornerW[0] = bsum = 1), (nc = 1);
+      for (let q = 0; q < nc; q++) {
+        const cell = cornerCell[q]!, wb = (w * cornerW[q]!) / bsum;
+        const eo = (dOff + cell) * K, po = cell * K;
         if (priorCells) for (let k = 0; k < K; k++) acc[k] += wb * (e[eo + k]! - priorCells[po + k]!);
         else for (let k = 0; k < K; k++) acc[k] += wb * e[eo + k]!;
       }

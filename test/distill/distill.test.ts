@@ -114,6 +114,8 @@ describe('feature distillation (synthetic targets, exact geometry)', () => {
     expect(back.provenance).toEqual(value.provenance);
     expect(value.viewBank?.cameras).toHaveLength(trainViews.length);
     expect(back.viewBank?.cameras).toEqual(value.viewBank?.cameras);
+    expect(back.viewBank?.background).toEqual(value.viewBank?.background);
+    expect(value.viewBank?.background).toBeDefined();
     expect(same(back.viewBank?.embeddings, value.viewBank?.embeddings)).toBe(true);
     expect(same(back.viewBank?.depth, value.viewBank?.depth)).toBe(true);
     const camera: Camera = { ...trainViews[0]!.camera, height: 48, cy: 24 };
@@ -173,10 +175,10 @@ describe('rendering fast: centre placement, onnxruntime head, view bank', () => 
     expect(maxDiff).toBeLessThan(1e-5 * Math.max(1, maxAbs));
   }, 60_000);
 
-  it('the view bank reproduces a training view at its own camera, and only where the surface is seen', async () => {
+  it('the view bank reproduces a training view at its own camera, only where the surface is seen unless the background plane is on', async () => {
     const d = new FeatureDistillation(featureFieldConfig({ patch: 2, aggChannels: 0, hidden: 8, levels: 4, log2TableSize: 12 }), field, 5);
     const targets = trainViews.map(syntheticTarget);
-    await d.prepare(targets, { viewBank: { maxViews: 1 } });
+    await d.prepare(targets, { viewBank: { maxViews: 1, background: false } });
     const value = d.toValue('synthetic', { steps: 0, seconds: 0, seed: 5, views: [], finalLoss: 0 });
     const r = new FeatureFieldRenderer(value);
     const view = trainViews[2]!;
@@ -199,5 +201,10 @@ describe('rendering fast: centre placement, onnxruntime head, view bank', () => 
     expect(n).toBeGreaterThan(300);
     expect(exact / n).toBeGreaterThan(0.97);
     expect(blendedOnBackground / n).toBeLessThan(0.02);
+    // With the background plane, cells whose ray misses are blended too (from bank views that see background there).
+    const bg = new FeatureFieldRenderer({ ...value, viewBank: { ...value.viewBank!, background: { centre: [0, 0, 0] } } });
+    const withBg = await bg.render(view.camera, { head: 'cpu' });
+    expect(withBg.cells.blended).toBeGreaterThan(withBank.cells.blended + 1000);
+    expect(withBg.cells.blended + withBg.cells.field + withBg.cells.background).toBe(64 * 64);
   }, 60_000);
 });
