@@ -14,6 +14,8 @@
 //              on a CPU it is far slower than the CPU path)
 //   --cpu-seconds  the CPU run's budget (default: --seconds); 0 skips it, as --no-cpu
 //   --unroll   force the MLP code generator (default: unrolled on hardware adapters)
+//   --every    evaluate on every n-th test view (8); use 1 with bench/device/pack.sh's lego_400
+//              subset, which already keeps only every 8th test view
 // The GPU's Vulkan driver: Dawn loads libvulkan.so.1 (system, or SAMNERF_VULKAN_LOADER, or
 // Chromium's), which finds the driver through its ICD files (VK_ICD_FILENAMES).
 
