@@ -61,7 +61,7 @@ export class FeatureDistillation {
   readonly grad: Float32Array;
   readonly adam: Adam;
   readonly head: FeatureHead;
-  readonly sampler: SurfaceSampler;
+  sampler: SurfaceSampler;
   readonly rng: Rng;
   private views: PreparedView[] = [];
   private padding: FeatureFieldValue['padding'] = null;
@@ -97,7 +97,10 @@ export class FeatureDistillation {
    */
   async prepare(
     targets: readonly DistillTarget[],
-    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean; viewBank?: boolean | (Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> & { background?: boolean }) } = {},
+    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean; viewBank?: boolean | (Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> & { background?: boolean });
+      /** 'reference': keep the TypeScript density MLP (default: onnxruntime when a backend is registered). */
+      evaluator?: 'auto' | 'reference';
+    } = {},
   ): Promise<void> {
     const K = this.config.channels;
     const usePrior = options.prior ?? true;
@@ -105,6 +108,13 @@ export class FeatureDistillation {
     const bankOptions = options.viewBank ?? centresPlacement;
     if (bankOptions && !centresPlacement) throw new Error("the view bank needs surface.placement 'centres' (it keeps the training views' cell-centre depth)");
     const bankDepth = bankOptions ? new Float32Array(targets.length * EMBED_CELLS) : null;
+    // The density MLP in onnxruntime when a backend is registered, as FeatureFieldRenderer does: the same
+    // surfaces in training, in the bank's depth and at render time (and faster).
+    if (options.evaluator !== 'reference' && this.sampler.evaluator.name.startsWith('cpu')) {
+      const g = this.geometry.config;
+      const { evaluator } = await createFieldEvaluator(g, paramLayout(g), 'auto');
+      this.sampler = new SurfaceSampler(this.geometry, this.config.surface, evaluator);
+    }
     this.views = [];
     const padSum = new Float64Array(K * EMBED_CELLS);
     const padCount = new Uint32Array(EMBED_CELLS);
