@@ -1,11 +1,13 @@
 // SamnerfHost for the command line: the file system, sharp for images
 // (pngjs where sharp's native binary is missing), onnxruntime-node for
-// models, tuned sessions and worker shards for NeRF training.
+// models, tuned sessions and worker shards for NeRF training, WebGPU (Dawn)
+// for NeRF training on a GPU.
 
 import type { SamnerfHost } from '../nodes/host';
 import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
 import type { ImageCodec } from '../runtime-gpu/image/codec';
 import { registerNerfNode } from '../runtime-gpu/nerf/node';
+import { registerWebGpuNode } from '../runtime-gpu/webgpu/node';
 import { FolderOutputWriter, nodeFiles } from './node-files';
 import { createNodeModelProvider } from './node-models';
 
@@ -22,6 +24,8 @@ export interface NodeHostOptions {
 export async function createNodeHost(options: NodeHostOptions): Promise<SamnerfHost & { output: FolderOutputWriter }> {
   registerOrtNode();
   registerNerfNode();
+  // Dawn loads on first use only (device webgpu, or auto finding a hardware adapter).
+  registerWebGpuNode();
   return {
     files: nodeFiles,
     output: new FolderOutputWriter(options.out),
