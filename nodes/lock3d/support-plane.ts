@@ -138,9 +138,10 @@ export function surfacePointSample(
  * object's sides where they meet the floor (within the tolerance, but
  * vertical or slanted) stay the object's. Normals come from the depth map:
  * per axis the one-sided difference to the neighbour nearer in depth, which
- * does not straddle occlusion edges.
+ * does not straddle occlusion edges; `step` pixels apart (wider = smoother
+ * normals on a noisy depth map).
  */
-export function planePixels(camera: Camera, render: DepthRender, minAccumulation: number, plane: Plane, minCos = 0.9): Uint8Array {
+export function planePixels(camera: Camera, render: DepthRender, minAccumulation: number, plane: Plane, minCos = 0.9, step = 1): Uint8Array {
   const { width, height } = render;
   const xyz = new Float32Array(width * height * 3);
   const has = new Uint8Array(width * height);
@@ -165,8 +166,8 @@ export function planePixels(camera: Camera, render: DepthRender, minAccumulation
       if (!has[p]) continue;
       const x = xyz[p * 3]!, y = xyz[p * 3 + 1]!, z = xyz[p * 3 + 2]!;
       if (Math.abs(nx * x + ny * y + nz * z - plane.offset) > plane.tolerance) continue;
-      const h = nearer(p, u > 0 ? p - 1 : -1, u < width - 1 ? p + 1 : -1);
-      const w = nearer(p, v > 0 ? p - width : -1, v < height - 1 ? p + width : -1);
+      const h = nearer(p, u >= step ? p - step : -1, u < width - step ? p + step : -1);
+      const w = nearer(p, v >= step ? p - step * width : -1, v < height - step ? p + step * width : -1);
       if (h < 0 || w < 0) continue;
       const ax = xyz[h * 3]! - x, ay = xyz[h * 3 + 1]! - y, az = xyz[h * 3 + 2]! - z;
       const bx = xyz[w * 3]! - x, by = xyz[w * 3 + 1]! - y, bz = xyz[w * 3 + 2]! - z;
