@@ -26,7 +26,7 @@ function registry(views: ViewsValue) {
   return createNodeRegistry().register(Scene);
 }
 
-async function train(device: string) {
+async function train(device: string, withoutProvider = false) {
   const g: GraphJson = {
     format: 'samnerf.graph',
     version: 1,
@@ -39,7 +39,10 @@ async function train(device: string) {
   const v = validateGraph(g, registry(scene));
   if (!v.compiled) throw new Error(JSON.stringify(v.errors));
   const out = mkdtempSync(join(tmpdir(), 'samnerf-gpu-node-'));
-  const executor = new Executor({ host: await createNodeHost({ out, device: 'cpu' }) });
+  const host = await createNodeHost({ out, device: 'cpu' });
+  // The CLI host registers the Node WebGPU adapter; a host without one (a bare embedding) is simulated by removing it.
+  if (withoutProvider) setWebGpuProvider(undefined);
+  const executor = new Executor({ host });
   const logs: string[] = [];
   executor.events.on((e: EngineEvent) => {
     if (e.type === 'node-log') logs.push(e.message);
@@ -50,11 +53,10 @@ async function train(device: string) {
 
 describe('NeRFTrainer device selection', () => {
   it('webgpu without a WebGPU adapter in this host: a clear error naming the fix; auto trains on the CPU', async () => {
-    setWebGpuProvider(undefined);
-    const bad = await train('webgpu');
+    const bad = await train('webgpu', true);
     expect(bad.result.status).not.toBe('done');
     expect(bad.result.failures.get('nerf')!.message).toMatch(/cannot train on webgpu: .*registerWebGpuNode.*set device to cpu or auto/s);
-    const auto = await train('auto');
+    const auto = await train('auto', true);
     expect(auto.result.status, JSON.stringify([...auto.result.failures.values()].map((f) => f.message))).toBe('done');
     expect(auto.logs.join('\n')).toMatch(/device auto: training on the CPU \(.*registerWebGpuNode/);
   }, 120_000);
