@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { registerBackend } from '../backend';
 import type { Availability, Device, InferenceBackend } from '../backend';
-import { wrapOrtSession } from './ort-session';
+import { createOrtBackend } from './ort-session';
 
 // Preference for 'auto': CUDA, then the CPU. onnxruntime-node's WebGPU EP is
 // only used when asked for by name: it is experimental, and probing it on a
@@ -91,29 +91,7 @@ async function checkDevice(device: Device): Promise<Availability> {
 }
 
 export function createOrtNodeBackend(): InferenceBackend {
-  // Probing a GPU costs a driver start-up; the answer does not change within a process.
-  const availability = new Map<Device, Promise<Availability>>();
-  return {
-    name: 'onnxruntime-node',
-    devices: DEVICES,
-    acceptsModelPath: true,
-    isAvailable(device) {
-      let a = availability.get(device);
-      if (!a) {
-        a = checkDevice(device);
-        availability.set(device, a);
-      }
-      return a;
-    },
-    async createSession(model, { device }) {
-      if (!DEVICES.includes(device)) throw new Error(`onnxruntime-node cannot run on '${device}'`);
-      const session =
-        typeof model === 'string'
-          ? await ort.InferenceSession.create(model, { executionProviders: [device] })
-          : await ort.InferenceSession.create(model, { executionProviders: [device] });
-      return wrapOrtSession(session, ort.Tensor, device);
-    },
-  };
+  return createOrtBackend({ name: 'onnxruntime-node', devices: DEVICES, acceptsModelPath: true, ort, checkDevice });
 }
 
 /** Register onnxruntime-node (default priority 100, above onnxruntime-web's 50). */

@@ -3,7 +3,7 @@
 // TensorData <-> ort.Tensor and adds abort checks. Platform-neutral.
 
 import type { InferenceSession as OrtSession, Tensor as OrtTensor, TensorConstructor } from 'onnxruntime-common';
-import type { Device, InferenceSession, RunOptions, TensorMetadata } from '../backend';
+import type { Availability, Device, InferenceBackend, InferenceSession, RunOptions, TensorMetadata } from '../backend';
 import type { TensorData, TensorType } from '../tensor';
 
 const SUPPORTED: ReadonlySet<string> = new Set<TensorType>(['float32', 'int64', 'int32', 'uint8', 'bool']);
@@ -56,5 +56,38 @@ export function wrapOrtSession(session: OrtSession, Tensor: TensorConstructor, d
       return result;
     },
     release: () => session.release(),
+  };
+}
+
+/** What differs between onnxruntime-node and onnxruntime-web behind one InferenceBackend. */
+export interface OrtFlavour {
+  name: string;
+  devices: readonly Device[];
+  acceptsModelPath: boolean;
+  /** The package's InferenceSession.create and Tensor (the same API in both). */
+  ort: {
+    InferenceSession: { create(model: string | Uint8Array, options: OrtSession.SessionOptions): Promise<OrtSession> };
+    Tensor: TensorConstructor;
+  };
+  checkDevice(device: Device): Promise<Availability>;
+}
+
+/** An InferenceBackend over an onnxruntime package; availability is probed once per device (a GPU probe costs a driver start-up). */
+export function createOrtBackend(flavour: OrtFlavour): InferenceBackend {
+  const availability = new Map<Device, Promise<Availability>>();
+  return {
+    name: flavour.name,
+    devices: flavour.devices,
+    acceptsModelPath: flavour.acceptsModelPath,
+    isAvailable(device) {
+      let a = availability.get(device);
+      if (!a) availability.set(device, (a = flavour.checkDevice(device)));
+      return a;
+    },
+    async createSession(model, { device }) {
+      if (!flavour.devices.includes(device)) throw new Error(`${flavour.name} cannot run on '${device}'`);
+      const session = await flavour.ort.InferenceSession.create(model, { executionProviders: [device] });
+      return wrapOrtSession(session, flavour.ort.Tensor, device);
+    },
   };
 }

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-web';
 import { registerBackend } from '../backend';
 import type { Availability, Device, InferenceBackend } from '../backend';
-import { wrapOrtSession } from './ort-session';
+import { createOrtBackend } from './ort-session';
 
 const DEVICES: readonly Device[] = ['webgpu', 'wasm'];
 
@@ -42,29 +42,8 @@ async function checkDevice(device: Device): Promise<Availability> {
 }
 
 export function createOrtWebBackend(): InferenceBackend {
-  const availability = new Map<Device, Promise<Availability>>();
-  return {
-    name: 'onnxruntime-web',
-    devices: DEVICES,
-    // A string is fetched as a URL by onnxruntime-web, not read as a path.
-    acceptsModelPath: false,
-    isAvailable(device) {
-      let a = availability.get(device);
-      if (!a) {
-        a = checkDevice(device);
-        availability.set(device, a);
-      }
-      return a;
-    },
-    async createSession(model, { device }) {
-      if (!DEVICES.includes(device)) throw new Error(`onnxruntime-web cannot run on '${device}'`);
-      const session =
-        typeof model === 'string'
-          ? await ort.InferenceSession.create(model, { executionProviders: [device] })
-          : await ort.InferenceSession.create(model, { executionProviders: [device] });
-      return wrapOrtSession(session, ort.Tensor, device);
-    },
-  };
+  // A string is fetched as a URL by onnxruntime-web, not read as a path.
+  return createOrtBackend({ name: 'onnxruntime-web', devices: DEVICES, acceptsModelPath: false, ort, checkDevice });
 }
 
 /** Register onnxruntime-web (default priority 50, below onnxruntime-node). */
