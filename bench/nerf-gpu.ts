@@ -19,14 +19,11 @@
 // The GPU's Vulkan driver: Dawn loads libvulkan.so.1 (system, or SAMNERF_VULKAN_LOADER, or
 // Chromium's), which finds the driver through its ICD files (VK_ICD_FILENAMES).
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createNodeHost } from '../cli/node-host';
-import { Executor, validateGraph } from '../engine';
 import type { ViewsValue } from '../engine/values';
-import { createNodeRegistry } from '../nodes';
 import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
 import { configForScene, paramLayout, type FieldConfig } from '../runtime-gpu/nerf/config';
 import { pixelFootprint, trainingSet, viewsOf, type TrainingSet } from '../runtime-gpu/nerf/dataset';
@@ -39,6 +36,7 @@ import { GpuNerf } from '../runtime-gpu/webgpu/gpu-nerf';
 import { registerWebGpuNode } from '../runtime-gpu/webgpu/node';
 import { acquireWebGpu } from '../runtime-gpu/webgpu/platform';
 import { asTrainable } from '../runtime-gpu/webgpu/train';
+import { loadViews } from './load-views';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,14 +86,6 @@ interface RunResult {
   curve: Array<{ seconds: number; steps: number; psnr: number; load: number }>;
 }
 
-async function loadViews(path: string): Promise<ViewsValue> {
-  const registry = createNodeRegistry();
-  const v = validateGraph({ format: 'samnerf.graph', version: 1, nodes: [{ id: 'data', type: 'ImageLoader', params: { path, splits: 'train,test' } }], edges: [] }, registry);
-  if (!v.compiled) throw new Error(v.errors.map((e) => e.message).join('\n'));
-  const result = await new Executor({ host: await createNodeHost({ out: mkdtempSync(join(tmpdir(), 'samnerf-bench-')), device: 'cpu' }) }).run(v.compiled);
-  if (result.status !== 'done') throw new Error([...result.failures.values()].map((f) => f.message).join('\n'));
-  return result.outputs.get('data')!.views as ViewsValue;
-}
 
 async function run(name: string, make: () => Promise<Trainable>, seconds: number, test: ViewsValue['views']): Promise<RunResult> {
   const { nerf, dispose } = await make();

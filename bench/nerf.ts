@@ -25,12 +25,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { Executor, validateGraph } from '../engine';
 import type { ViewsValue } from '../engine/values';
-import { createNodeHost } from '../cli/node-host';
-import { createNodeRegistry } from '../nodes';
 import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
 import { configForScene, paramLayout, type FieldOptions } from '../runtime-gpu/nerf/config';
 import { pixelFootprint, trainingSet, viewsOf } from '../runtime-gpu/nerf/dataset';
@@ -40,6 +35,7 @@ import { registerNerfNode } from '../runtime-gpu/nerf/node';
 import { attachWorkerShards } from '../runtime-gpu/nerf/node/shard-pool';
 import { resolveThreads } from '../runtime-gpu/nerf/platform';
 import { evaluateViews, trainNerf } from '../runtime-gpu/nerf/trainer';
+import { loadViews } from './load-views';
 
 const { values: args } = parseArgs({
   options: {
@@ -162,15 +158,6 @@ async function train(views: ViewsValue, variant: Variant, budget: number, marks:
   };
 }
 
-/** The dataset through the ImageLoader node, as a graph would load it (any supported format). */
-async function loadViews(path: string): Promise<ViewsValue> {
-  const registry = createNodeRegistry();
-  const v = validateGraph({ format: 'samnerf.graph', version: 1, nodes: [{ id: 'data', type: 'ImageLoader', params: { path, splits: 'train,test' } }], edges: [] }, registry);
-  if (!v.compiled) throw new Error(v.errors.map((e) => e.message).join('\n'));
-  const result = await new Executor({ host: await createNodeHost({ out: mkdtempSync(join(tmpdir(), 'samnerf-bench-')), device: 'cpu' }) }).run(v.compiled);
-  if (result.status !== 'done') throw new Error([...result.failures.values()].map((f) => f.message).join('\n'));
-  return result.outputs.get('data')!.views as ViewsValue;
-}
 
 function round(x: number, d: number): number {
   return Math.round(x * 10 ** d) / 10 ** d;

@@ -187,19 +187,7 @@ export const NeRFTrainer = defineNode({
     }
     const field = nerf.toValue(views.bounds, provenance(summary, psnrTest ?? undefined));
     await save({ step: summary.steps, seconds: summary.seconds });
-    const metrics = {
-      steps: summary.steps,
-      seconds: round(summary.seconds, 2),
-      psnr_test: psnrTest === null ? null : round(psnrTest, 3),
-      rays_per_second: Math.round(summary.raysPerSecond),
-      samples_per_second: Math.round(summary.samplesPerSecond),
-      eval_views: evaluation.map((v) => v.name),
-      eval_source: evalSource,
-      stopped_by: summary.stoppedBy,
-      evaluator: evaluator.name,
-      parameters: layout.count,
-    };
-    await ctx.host.output.write(ctx.nodeId, 'metrics.json', JSON.stringify(metrics, null, 2) + '\n');
+    await writeMetrics(ctx, summary, psnrTest, evaluation, evalSource, evaluator.name, layout.count);
     return { field };
   },
 });
@@ -277,23 +265,36 @@ async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run
     }
     const field = await nerf.toValue(views.bounds, provenance(summary, psnrTest ?? undefined));
     await ctx.host.output.write(ctx.nodeId, 'field.ckpt', encodeCheckpoint({ field, hull: nerf.grid.hull?.slice() }));
-    const metrics = {
-      steps: summary.steps,
-      seconds: round(summary.seconds, 2),
-      psnr_test: psnrTest === null ? null : round(psnrTest, 3),
-      rays_per_second: Math.round(summary.raysPerSecond),
-      samples_per_second: Math.round(summary.samplesPerSecond),
-      eval_views: evaluation.map((v) => v.name),
-      eval_source: evalSource,
-      stopped_by: summary.stoppedBy,
-      evaluator: `webgpu (${adapterName(gpu.adapter)})`,
-      parameters: nerf.layout.count,
-    };
-    await ctx.host.output.write(ctx.nodeId, 'metrics.json', JSON.stringify(metrics, null, 2) + '\n');
+    await writeMetrics(ctx, summary, psnrTest, evaluation, evalSource, `webgpu (${adapterName(gpu.adapter)})`, nerf.layout.count);
     return { field };
   } finally {
     nerf.dispose();
   }
+}
+
+/** `<out>/<id>/metrics.json`: the same fields whichever device trained. */
+async function writeMetrics(
+  ctx: NodeContext<SamnerfHost>,
+  summary: TrainSummary,
+  psnrTest: number | null,
+  evaluation: readonly { name: string }[],
+  evalSource: string,
+  evaluator: string,
+  parameters: number,
+): Promise<void> {
+  const metrics = {
+    steps: summary.steps,
+    seconds: round(summary.seconds, 2),
+    psnr_test: psnrTest === null ? null : round(psnrTest, 3),
+    rays_per_second: Math.round(summary.raysPerSecond),
+    samples_per_second: Math.round(summary.samplesPerSecond),
+    eval_views: evaluation.map((v) => v.name),
+    eval_source: evalSource,
+    stopped_by: summary.stoppedBy,
+    evaluator,
+    parameters,
+  };
+  await ctx.host.output.write(ctx.nodeId, 'metrics.json', JSON.stringify(metrics, null, 2) + '\n');
 }
 
 function round(x: number, digits: number): number {

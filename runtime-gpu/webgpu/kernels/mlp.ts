@@ -136,14 +136,12 @@ fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 `;
 
 /** Query (sigma and rgb) or density only, from the stored hash encoding. */
-export function mlpForwardWgsl(config: FieldConfig, layout: ParamLayout, colour: boolean): string {
-  const c = mlpShape(config, layout);
-  weightBase = c.weightBegin;
-  const bindings = colour
-    ? `@group(0) @binding(3) var<storage, read> sh: array<f32>;
-@group(0) @binding(4) var<storage, read_write> sigma: array<f32>;
-@group(0) @binding(5) var<storage, read_write> rgb: array<f32>;`
-    : `@group(0) @binding(3) var<storage, read_write> sigma: array<f32>;`;
+/**
+ * The four per-sample MLP kernels (forward and backward, looped and
+ * unrolled) share their prologue: the arguments, the weights as a uniform
+ * copy with the w() accessor, the encodings; one thread per sample.
+ */
+function perSampleKernel(c: MlpShape, bindings: string, body: string): string {
   return `${HEADER}
 @group(0) @binding(0) var<uniform> args: Args;
 @group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
@@ -155,11 +153,35 @@ ${bindings}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let s = threadIndex(gid, nwg);
   if (s >= args.count) { return; }
-  ${forwardBody(c, layout, colour)}
-  sigma[s] = densityActivation(d[0]);
-  ${colour ? 'for (var k = 0u; k < 3u; k++) { rgb[3u * s + k] = sigmoid(y[k]); }' : ''}
+  ${body}
 }
 `;
+}
+
+function forwardBindings(colour: boolean): string {
+  return colour
+    ? `@group(0) @binding(3) var<storage, read> sh: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sigma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rgb: array<f32>;`
+    : `@group(0) @binding(3) var<storage, read_write> sigma: array<f32>;`;
+}
+
+const BACKWARD_BINDINGS = `@group(0) @binding(3) var<storage, read> sh: array<f32>;
+@group(0) @binding(4) var<storage, read> dSigma: array<f32>;
+@group(0) @binding(5) var<storage, read> dRgb: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dEnc: array<f32>;
+@group(0) @binding(7) var<storage, read_write> act: array<f32>;`;
+
+export function mlpForwardWgsl(config: FieldConfig, layout: ParamLayout, colour: boolean): string {
+  const c = mlpShape(config, layout);
+  weightBase = c.weightBegin;
+  return perSampleKernel(
+    c,
+    forwardBindings(colour),
+    `${forwardBody(c, layout, colour)}
+  sigma[s] = densityActivation(d[0]);
+  ${colour ? 'for (var k = 0u; k < 3u; k++) { rgb[3u * s + k] = sigmoid(y[k]); }' : ''}`,
+  );
 }
 
 /** Per sample: input gradients, dEnc, and each layer's dY and X into the scratch rows. */
@@ -194,25 +216,8 @@ export function mlpBackwardWgsl(config: FieldConfig, layout: ParamLayout): strin
   code += `
   var de: array<f32, ${c.E}>;${matTvec('de', c.E, 'dh', c.HD, c.E, layout.density1.offset)}
   for (var k = 0u; k < ${u(c.E)}; k++) { dEnc[s * ${u(c.E)} + k] = de[k]; }`;
-  return `${HEADER}
-@group(0) @binding(0) var<uniform> args: Args;
-@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
-fn w(i: u32) -> f32 { return wu[i >> 2u][i & 3u]; }
-@group(0) @binding(2) var<storage, read> encIn: array<f32>;
-@group(0) @binding(3) var<storage, read> sh: array<f32>;
-@group(0) @binding(4) var<storage, read> dSigma: array<f32>;
-@group(0) @binding(5) var<storage, read> dRgb: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dEnc: array<f32>;
-@group(0) @binding(7) var<storage, read_write> act: array<f32>;
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = threadIndex(gid, nwg);
-  if (s >= args.count) { return; }
-  ${forwardBody(c, layout, true)}
-  ${code}
-}
-`;
+  return perSampleKernel(c, BACKWARD_BINDINGS, `${forwardBody(c, layout, true)}
+  ${code}`);
 }
 
 // Unrolled variants (MlpKernels option `unroll`).
@@ -287,26 +292,13 @@ function forwardBodyUnrolled(c: MlpShape, layout: ParamLayout, colour: boolean):
 export function mlpForwardWgslUnrolled(config: FieldConfig, layout: ParamLayout, colour: boolean): string {
   const c = mlpShape(config, layout);
   weightBase = c.weightBegin;
-  const bindings = colour
-    ? `@group(0) @binding(3) var<storage, read> sh: array<f32>;
-@group(0) @binding(4) var<storage, read_write> sigma: array<f32>;
-@group(0) @binding(5) var<storage, read_write> rgb: array<f32>;`
-    : `@group(0) @binding(3) var<storage, read_write> sigma: array<f32>;`;
-  return `${HEADER}
-@group(0) @binding(0) var<uniform> args: Args;
-@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
-@group(0) @binding(2) var<storage, read> encIn: array<f32>;
-${bindings}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = threadIndex(gid, nwg);
-  if (s >= args.count) { return; }
-  ${forwardBodyUnrolled(c, layout, colour)}
+  return perSampleKernel(
+    c,
+    forwardBindings(colour),
+    `${forwardBodyUnrolled(c, layout, colour)}
   sigma[s] = densityActivation(d0);
-  ${colour ? 'rgb[3u * s] = sigmoid(y0);\n  rgb[3u * s + 1u] = sigmoid(y1);\n  rgb[3u * s + 2u] = sigmoid(y2);' : ''}
-}
-`;
+  ${colour ? 'rgb[3u * s] = sigmoid(y0);\n  rgb[3u * s + 1u] = sigmoid(y1);\n  rgb[3u * s + 2u] = sigmoid(y2);' : ''}`,
+  );
 }
 
 /** Per sample: input gradients, dEnc, and each layer's dY and X into the scratch rows. */
@@ -340,24 +332,8 @@ export function mlpBackwardWgslUnrolled(config: FieldConfig, layout: ParamLayout
   code += store(L[0]!, gh, a.enc);
   code += matTvecUnrolled(ge, gh, c.E, layout.density1.offset);
   code += ge.map((g, k) => `\n  dEnc[s * ${u(c.E)} + ${u(k)}] = ${g};`).join('');
-  return `${HEADER}
-@group(0) @binding(0) var<uniform> args: Args;
-@group(0) @binding(1) var<uniform> wu: array<vec4<f32>, ${Math.ceil(c.weightCount / 4)}>;
-@group(0) @binding(2) var<storage, read> encIn: array<f32>;
-@group(0) @binding(3) var<storage, read> sh: array<f32>;
-@group(0) @binding(4) var<storage, read> dSigma: array<f32>;
-@group(0) @binding(5) var<storage, read> dRgb: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dEnc: array<f32>;
-@group(0) @binding(7) var<storage, read_write> act: array<f32>;
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let s = threadIndex(gid, nwg);
-  if (s >= args.count) { return; }
-  ${forwardBodyUnrolled(c, layout, true)}
-  ${code}
-}
-`;
+  return perSampleKernel(c, BACKWARD_BINDINGS, `${forwardBodyUnrolled(c, layout, true)}
+  ${code}`);
 }
 
 /** partial[chunk * W + w] = sum over the chunk's samples of dY[o] X[i] for weight w = (layer, o, i). */
