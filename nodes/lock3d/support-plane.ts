@@ -62,8 +62,8 @@ export function findSupportPlane(points: Float32Array, options: SupportPlaneOpti
     if (!best || count > best.count) best = { normal: [nx, ny, nz], offset: d, count };
   }
   if (!best) return undefined;
-  // Refine by least squares over the inliers (centroid + smallest-eigenvector
-  // of the covariance, by power iteration on its adjugate-free inverse proxy).
+  // Refine by least squares over the inliers: through their centroid, normal
+  // along the covariance's smallest eigenvector (refinePlane).
   const refined = refinePlane(points, best.normal, best.offset, tol) ?? best;
   let count = 0;
   for (let i = 0; i < n * 3; i += 3)
