@@ -44,9 +44,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
  * and elevation with its vertical field of view.
  */
 export function orbitFromViews(views: Pick<ViewsValue, 'views' | 'bounds'>): Orbit {
-  if (views.views.length === 0) throw new Error('the views hold no camera to place the orbit view');
   const { min, max } = views.bounds;
   const centre: Vec3 = [(min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2];
+  if (views.views.length === 0) {
+    // No cameras known (a field alone): +Z up, 30 degrees above, twice the box's diagonal away.
+    const diagonal = Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) || 1;
+    return { centre, up: [0, 0, 1], ref: [1, 0, 0], azimuth: 0, elevation: Math.PI / 6, radius: 2 * diagonal, fovY: (50 * Math.PI) / 180, minRadius: diagonal / 8, maxRadius: 8 * diagonal };
+  }
   let up = normalize(views.views.reduce<Vec3>((u, v) => [u[0] + v.camera.cameraToWorld[1]!, u[1] + v.camera.cameraToWorld[5]!, u[2] + v.camera.cameraToWorld[9]!], [0, 0, 0]));
   if (!(Math.hypot(...up) > 0.5)) up = [0, 0, 1];
   const offsets = views.views.map((v) => {

@@ -5,6 +5,7 @@
 
 import {
   Executor,
+  NodeError,
   loadGraph,
   MemoryCache,
   saveGraph,
@@ -18,10 +19,15 @@ import {
   type NodeDescription,
   type NodeOutputs,
 } from '../../engine';
+import type { MaskFieldValue, RadianceFieldValue, ViewsValue } from '../../engine/values';
 import type { ImageCodec } from '../../runtime-gpu/image/codec';
+import { acquireWebGpu } from '../../runtime-gpu/webgpu/platform';
+import { orbitFromViews, type Orbit } from '../orbit';
 import type { BrowserHost } from './browser-host';
+import { FieldRenderers, type DeviceChoice } from './field-renderers';
+import { liftOrbitClick, renderOrbitFrame, type OrbitFrame, type OrbitLift, type OrbitMode } from './orbit-render';
 import { renderPreview } from './previews';
-import type { OutputFile, RunSummary, UiEvent } from './protocol';
+import type { OrbitInfo, OutputFile, RunOptions, RunSummary, UiEvent } from './protocol';
 
 /** Outputs kept for re-runs; a SAM embedding is 4 MB, so a few dozen entries are plenty. */
 const CACHE_ENTRIES = 64;
@@ -29,6 +35,28 @@ const CACHE_ENTRIES = 64;
 interface Captured {
   inputs: Readonly<Record<string, unknown>>;
   outputs: NodeOutputs;
+  /** Grows with every node run, so the latest capture wins. */
+  seq: number;
+}
+
+const kindOf = (v: unknown): string | undefined => (typeof v === 'object' && v !== null ? ((v as { kind?: unknown }).kind as string | undefined) : undefined);
+
+/**
+ * The graph a run executes with the device menu's choice: `auto` leaves
+ * every node as saved; `cpu` / `webgpu` set the `device` param of every
+ * node whose `device` enum offers that value (NeRFTrainer), like the CLI's
+ * --device. The document itself is not edited. Returns the ids changed.
+ */
+export function applyDeviceChoice(graph: GraphJson, registry: NodeRegistry, choice: DeviceChoice): { graph: GraphJson; overridden: string[] } {
+  if (choice === 'auto') return { graph, overridden: [] };
+  const overridden: string[] = [];
+  const nodes = graph.nodes.map((n) => {
+    const spec = registry.get(n.type)?.params.device;
+    if (!spec || spec.type !== 'enum' || !(spec.options as readonly string[]).includes(choice)) return n;
+    overridden.push(n.id);
+    return { ...n, params: { ...(n.params ?? {}), device: choice } };
+  });
+  return { graph: { ...graph, nodes }, overridden };
 }
 
 export class EngineService {
@@ -41,11 +69,18 @@ export class EngineService {
   private previewVersion = 0;
   private controller?: AbortController;
   private current?: Promise<unknown>;
+  private captureSeq = 0;
+  /** The device menu's choice for the latest run (the orbit view renders with it too). */
+  private deviceChoice: DeviceChoice = 'auto';
+  /** Nodes whose `device` param the latest run set from the menu. */
+  private overridden = new Set<string>();
+  private orbitController?: AbortController;
 
   constructor(
     source: NodeRegistry,
     readonly host: BrowserHost,
     private readonly codec: ImageCodec = host.images,
+    private readonly renderers: FieldRenderers = new FieldRenderers({ acquire: (o) => acquireWebGpu(o) }),
   ) {
     // Same definitions, with run() wrapped to remember what each node saw and made.
     this.registry = new NodeRegistry().register(...source.all().map((d) => this.capturing(d)));
@@ -76,10 +111,13 @@ export class EngineService {
     this.controller?.abort(new DOMException('cancelled by the user', 'AbortError'));
   }
 
-  async run(graph: GraphJson, onEvent: (event: UiEvent) => void): Promise<RunSummary> {
+  async run(saved: GraphJson, onEvent: (event: UiEvent) => void, options: RunOptions = {}): Promise<RunSummary> {
     // One run at a time: a newer graph supersedes the running one.
     this.cancel();
     await this.current?.catch(() => undefined);
+    this.deviceChoice = options.device ?? 'auto';
+    const { graph, overridden } = applyDeviceChoice(saved, this.registry, this.deviceChoice);
+    this.overridden = new Set(overridden);
     const validation = validateGraph(graph, this.registry);
     if (!validation.ok || !validation.compiled) return { status: 'invalid', errors: validation.errors };
     const compiled = validation.compiled;
@@ -124,11 +162,78 @@ export class EngineService {
     return {
       ...definition,
       run: async (ctx, inputs, params) => {
-        const outputs = await definition.run(ctx, inputs, params);
-        this.captured.set(ctx.nodeId, { inputs, outputs });
+        let outputs: NodeOutputs;
+        try {
+          outputs = await definition.run(ctx, inputs, params);
+        } catch (e) {
+          // The device came from the toolbar, not from the node: say where to change it.
+          if (e instanceof NodeError && e.param === 'device' && this.overridden.has(ctx.nodeId))
+            throw new NodeError(`${e.message.replace(/; [^;]*$/, '')} (device "${params.device}" chosen in the toolbar's device menu)`, {
+              param: 'device',
+              fix: "choose auto or cpu in the toolbar's device menu",
+              cause: e,
+            });
+          throw e;
+        }
+        this.captured.set(ctx.nodeId, { inputs, outputs, seq: ++this.captureSeq });
         return outputs;
       },
     };
+  }
+
+  // ---- the orbit view ----
+
+  /** What the orbit view of a node shows: its field, the starting orbit, and whether a 3D mask is at hand. */
+  orbitInfo(node: string): OrbitInfo {
+    const source = this.orbitSource(node);
+    if ('error' in source) return { ok: false, reason: source.error };
+    const { field, views, mask } = source;
+    const orbit = views ? orbitFromViews(views) : orbitFromViews({ bounds: field.bounds, views: [] as ViewsValue['views'] });
+    return { ok: true, orbit, mask: mask ? mask.objects.map((o) => o.name) : [], steps: field.provenance.steps, device: this.deviceChoice };
+  }
+
+  /** Renders the node's field at the orbit camera; a newer call cancels an older one still rendering (AbortError). */
+  async renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string }> {
+    this.orbitController?.abort(new DOMException('superseded by a newer orbit render', 'AbortError'));
+    const controller = new AbortController();
+    this.orbitController = controller;
+    const source = this.orbitSource(node);
+    if ('error' in source) throw new Error(source.error);
+    const { render, device } = await this.renderers.renderer(source.field, this.deviceChoice);
+    if (controller.signal.aborted) throw controller.signal.reason;
+    const frame = await renderOrbitFrame(render, orbit, size, mode, { mask: source.mask, minAccumulation: 0.5, signal: controller.signal });
+    return { ...frame, device };
+  }
+
+  /** The world point under a click in the orbit view, or why there is none. */
+  async liftOrbit(node: string, orbit: Orbit, size: number, x: number, y: number, minAccumulation: number): Promise<OrbitLift> {
+    const source = this.orbitSource(node);
+    if ('error' in source) return { ok: false, reason: source.error, pixel: { x: Math.floor(x), y: Math.floor(y) } };
+    const { render } = await this.renderers.renderer(source.field, this.deviceChoice);
+    return liftOrbitClick(render, orbit, size, x, y, minAccumulation);
+  }
+
+  private orbitSource(node: string): { field: RadianceFieldValue; views?: ViewsValue; mask?: MaskFieldValue } | { error: string } {
+    const c = this.captured.get(node);
+    if (!c) return { error: `${node} has not run yet: run the graph, then open its 3D view` };
+    const values = [...Object.values(c.outputs), ...Object.values(c.inputs)];
+    const field = values.find((v) => kindOf(v) === 'RadianceField') as RadianceFieldValue | undefined;
+    if (!field) return { error: `${node} has no radiance field (the 3D view shows NeRFTrainer's field, or a node that takes one)` };
+    let views = values.find((v) => kindOf(v) === 'Views') as ViewsValue | undefined;
+    let mask = values.find((v) => kindOf(v) === 'MaskField') as MaskFieldValue | undefined;
+    // Elsewhere in the graph: the views the field was trained on, the latest 3D mask made over this field.
+    let best = -1;
+    for (const other of this.captured.values()) {
+      const vals = [...Object.values(other.outputs), ...Object.values(other.inputs)];
+      if (!vals.includes(field)) continue;
+      views ??= vals.find((v) => kindOf(v) === 'Views') as ViewsValue | undefined;
+      const m = vals.find((v) => kindOf(v) === 'MaskField') as MaskFieldValue | undefined;
+      if (m && !values.includes(m) && other.seq > best && !values.some((v) => kindOf(v) === 'MaskField')) {
+        best = other.seq;
+        mask = m;
+      }
+    }
+    return { field, views, mask };
   }
 
   private inputsOf(id: string, compiled: CompiledGraph, outputs: ReadonlyMap<string, NodeOutputs>): unknown[] {

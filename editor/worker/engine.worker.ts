@@ -8,6 +8,7 @@ import { registerOrtWeb } from '../../runtime-gpu/backends/ort-web';
 import { browserImageCodec } from '../../runtime-gpu/image/codec-browser';
 import { createBrowserHost } from './browser-host';
 import { EngineService } from './engine-service';
+import { probeWebGpu } from './field-renderers';
 import type { EngineApi, Remoteable, RunSummary, UiEvent } from './protocol';
 import { createWorkerRegistry } from './worker-registry';
 
@@ -32,14 +33,21 @@ const api: Remoteable<EngineApi> = {
       return `none (${(e as Error).message})`;
     }
   },
+  gpuAdapter: () => probeWebGpu((navigator as Navigator & { gpu?: GPU }).gpu),
   putFile: async (name, bytes) => (await ready).putFile(name, bytes),
   validate: async (graph) => (await ready).validate(graph),
   load: async (text) => (await ready).load(text),
   serialize: async (graph) => (await ready).serialize(graph),
-  run: async (graph, onEvent: (event: UiEvent) => void): Promise<RunSummary> => (await ready).run(graph, onEvent),
+  run: async (graph, onEvent: (event: UiEvent) => void, options): Promise<RunSummary> => (await ready).run(graph, onEvent, options),
   cancel: async () => (await ready).cancel(),
   outputs: async () => (await ready).outputs(),
   readOutput: async (node, path) => (await ready).readOutput(node, path),
+  orbitInfo: async (node) => (await ready).orbitInfo(node),
+  renderOrbit: async (node, orbit, size, mode) => {
+    const frame = await (await ready).renderOrbit(node, orbit, size, mode);
+    return Comlink.transfer(frame, [frame.rgba.buffer]);
+  },
+  liftOrbit: async (node, orbit, size, x, y, minAccumulation) => (await ready).liftOrbit(node, orbit, size, x, y, minAccumulation),
 };
 
 Comlink.expose(api);

@@ -3,6 +3,30 @@
 // own descriptions, errors and events, plus previews it renders.
 
 import type { EngineEvent, GraphError, GraphJson, LoadResult, NodeDescription, RunStatus } from '../../engine';
+import type { Orbit } from '../orbit';
+import type { DeviceChoice, GpuAdapterState } from './field-renderers';
+import type { OrbitFrame, OrbitLift, OrbitMode } from './orbit-render';
+
+export type { DeviceChoice, GpuAdapterState, Orbit, OrbitFrame, OrbitLift, OrbitMode };
+
+export interface RunOptions {
+  /** The device menu's choice: auto keeps each node's own `device` param; cpu / webgpu set it for this run. */
+  device?: DeviceChoice;
+}
+
+/** What the orbit view of a node can show. */
+export type OrbitInfo =
+  | {
+      ok: true;
+      /** The starting orbit (from the views' cameras and bounds). */
+      orbit: Orbit;
+      /** Names of the objects of the 3D mask at hand (empty: no mask yet). */
+      mask: string[];
+      /** Training steps of the field shown. */
+      steps: number;
+      device: DeviceChoice;
+    }
+  | { ok: false; reason: string };
 
 export interface PreviewData {
   node: string;
@@ -41,6 +65,8 @@ export interface EngineApi {
   describe(): NodeDescription[];
   /** Which device runs models here ('webgpu' or 'wasm'), once known. */
   device(): Promise<string>;
+  /** The worker's WebGPU adapter (navigator.gpu there), for the device menu. */
+  gpuAdapter(): Promise<GpuAdapterState>;
   /** A file the user picked or dropped, readable by nodes under `name`. */
   putFile(name: string, bytes: Uint8Array): void;
   validate(graph: GraphJson): GraphError[];
@@ -49,11 +75,17 @@ export interface EngineApi {
   /** The engine's saveGraph with the worker's registry: the CLI's file, byte for byte. */
   serialize(graph: GraphJson): string;
   /** Runs the graph (a run already going is cancelled first); events stream to `onEvent`. */
-  run(graph: GraphJson, onEvent: (event: UiEvent) => void): Promise<RunSummary>;
+  run(graph: GraphJson, onEvent: (event: UiEvent) => void, options?: RunOptions): Promise<RunSummary>;
   cancel(): void;
   /** Files nodes wrote during runs (kept in memory). */
   outputs(): OutputFile[];
   readOutput(node: string, path: string): Uint8Array | undefined;
+  /** The orbit view of a node that ran and holds (or takes) a RadianceField. */
+  orbitInfo(node: string): OrbitInfo;
+  /** A frame of the orbit view; a newer call makes an older one still rendering reject with an AbortError. */
+  renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string }>;
+  /** The world point under pixel (x, y) of the orbit camera at `size` pixels, or why not. */
+  liftOrbit(node: string, orbit: Orbit, size: number, x: number, y: number, minAccumulation: number): Promise<OrbitLift>;
 }
 
 /** The worker's side of the API: every method may answer asynchronously (comlink makes all calls async anyway). */

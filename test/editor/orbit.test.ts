@@ -46,7 +46,7 @@ function ring(count: number, radius: number, height: number, size = 64): ViewsVa
     const eye: Vec3 = [radius * Math.cos(a), radius * Math.sin(a), height];
     const m = lookAt(eye, [0, 0, 0]);
     const camera: Camera = { width: size, height: size, fx: size, fy: size, cx: size / 2, cy: size / 2, cameraToWorld: m };
-    views.push({ name: `train/${i}`, split: 'train', image: { kind: 'Image', width: size, height: size, data: new Uint8Array(size * size * 3) }, camera });
+    views.push({ name: `train/${i}`, split: 'train', image: { kind: 'Image', width: size, height: size, data: new Uint8Array(size * size * 3), name: 'blank' }, camera });
   }
   return { kind: 'Views', views, bounds: { min: [-1, -1, -1], max: [1, 1, 1] }, near: 0.1, far: 10, sceneKind: 'object', source: 'test', format: 'blender' };
 }

@@ -1,0 +1,110 @@
+// Which device renders a radiance field for the orbit view, following the
+// run's device choice (the toolbar's menu): webgpu = GpuNerf on the WebGPU
+// adapter (an error naming what is missing when there is none), cpu = the
+// CPU Nerf (onnxruntime-web when it takes the MLPs, else the TypeScript
+// reference), auto = webgpu on a hardware adapter, else cpu. One renderer
+// is kept per field value; a GPU one holds device buffers, so only the
+// latest field keeps its GpuNerf.
+
+import type { Camera, RadianceFieldValue } from '../../engine/values';
+import { fieldRenderer } from '../../nodes/lock3d/field-render';
+import { adapterName, describeAdapter, type GpuContext } from '../../runtime-gpu/webgpu/device';
+import type { CameraRenderer } from './orbit-render';
+
+export type DeviceChoice = 'auto' | 'cpu' | 'webgpu';
+export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'cpu', 'webgpu'];
+
+/** The worker's WebGPU adapter as the device menu shows it. */
+export type GpuAdapterState = { state: 'available'; name: string; software: boolean } | { state: 'none'; reason: string };
+
+/** Asks `gpu` (navigator.gpu in the worker) for an adapter without creating a device. */
+export async function probeWebGpu(gpu: GPU | undefined | null): Promise<GpuAdapterState> {
+  if (!gpu) return { state: 'none', reason: 'navigator.gpu is missing in the worker (this browser has no WebGPU, or it is disabled)' };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { state: 'none', reason: `requestAdapter failed: ${(e as Error).message}` };
+  }
+  if (!adapter) return { state: 'none', reason: 'navigator.gpu gave no adapter (no usable GPU; check chrome://gpu, or start Chromium with --enable-unsafe-webgpu)' };
+  const isFallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+  const d = describeAdapter(adapter.info, isFallback);
+  return { state: 'available', name: adapterName(d).replace(/ \(software\)$/, ''), software: d.software };
+}
+
+export interface FieldRendererEntry {
+  render: CameraRenderer;
+  /** What renders, for the panel: "cpu (…)" or "webgpu (adapter)". */
+  device: string;
+}
+
+export interface RendererDeps {
+  acquire: (options: { requireHardware?: boolean }) => Promise<GpuContext>;
+  /** The GPU renderer of a field (GpuNerf.fromValue), loaded lazily so CPU-only use never compiles kernels. */
+  gpuRenderer?: (ctx: GpuContext, field: RadianceFieldValue) => Promise<{ render: CameraRenderer; dispose(): void }>;
+}
+
+async function defaultGpuRenderer(ctx: GpuContext, field: RadianceFieldValue): Promise<{ render: CameraRenderer; dispose(): void }> {
+  const { GpuNerf } = await import('../../runtime-gpu/webgpu/gpu-nerf');
+  const nerf = await GpuNerf.fromValue(ctx, field);
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    render: (camera: Camera, signal?: AbortSignal) => {
+      const run = queue.then(() => nerf.renderCamera(camera, { signal }));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    dispose: () => nerf.dispose(),
+  };
+}
+
+export class FieldRenderers {
+  private readonly cpu = new WeakMap<RadianceFieldValue, Promise<FieldRendererEntry>>();
+  private gpu?: { field: RadianceFieldValue; entry: Promise<FieldRendererEntry & { dispose(): void }> };
+  private ctx?: Promise<GpuContext>;
+
+  constructor(private readonly deps: RendererDeps) {}
+
+  async renderer(field: RadianceFieldValue, choice: DeviceChoice): Promise<FieldRendererEntry> {
+    if (choice === 'cpu') return this.cpuRenderer(field, 'cpu');
+    let ctx: GpuContext;
+    try {
+      ctx = await this.context();
+    } catch (e) {
+      if (choice === 'webgpu') throw new Error(`the orbit view cannot render on webgpu: ${(e as Error).message}; choose auto or cpu in the device menu`);
+      return this.cpuRenderer(field, `cpu (no WebGPU: ${(e as Error).message.split(';')[0]})`);
+    }
+    if (choice === 'auto' && ctx.adapter.software) return this.cpuRenderer(field, `cpu (auto: the WebGPU adapter ${adapterName(ctx.adapter)} is software)`);
+    return this.gpuRendererFor(ctx, field);
+  }
+
+  private context(): Promise<GpuContext> {
+    this.ctx ??= this.deps.acquire({});
+    this.ctx.catch(() => (this.ctx = undefined));
+    return this.ctx;
+  }
+
+  private cpuRenderer(field: RadianceFieldValue, device: string): Promise<FieldRendererEntry> {
+    let entry = this.cpu.get(field);
+    if (!entry) {
+      entry = fieldRenderer(field).then((render) => ({ render, device: 'cpu' }));
+      this.cpu.set(field, entry);
+      entry.catch(() => this.cpu.delete(field));
+    }
+    return entry.then((e) => ({ ...e, device }));
+  }
+
+  private gpuRendererFor(ctx: GpuContext, field: RadianceFieldValue): Promise<FieldRendererEntry> {
+    if (this.gpu?.field !== field) {
+      const old = this.gpu;
+      if (old) void old.entry.then((e) => e.dispose(), () => undefined);
+      const make = this.deps.gpuRenderer ?? defaultGpuRenderer;
+      const entry = make(ctx, field).then((r) => ({ ...r, device: `webgpu (${adapterName(ctx.adapter)})` }));
+      this.gpu = { field, entry };
+      entry.catch(() => {
+        if (this.gpu?.entry === entry) this.gpu = undefined;
+      });
+    }
+    return this.gpu!.entry;
+  }
+}
