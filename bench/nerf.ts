@@ -9,7 +9,7 @@
 // Usage: npx tsx bench/nerf.ts [--seconds 120] [--marks 30,60] [--budgets 60,120,300]
 //          [--threads 0] [--lr 0.02] [--data DIR] [--every 8] [--baseline-seconds 20] [--baseline-subset 5]
 //          [--no-baselines] [--json FILE] [--clock wall|cpu] [--lr-hold 0.3] [--lr-final 0.05]
-//          [--levels 12] [--log2-table 17] [--march-steps N] [--rays 2048]
+//          [--levels 12] [--log2-table 17] [--march-steps N] [--render-march F] [--rays 2048]
 //   baselines are evaluated on every 5th of the evaluation views (rendering without the
 //   occupancy grid or with the TypeScript MLPs is slow)
 //   --seconds  one training run with this budget, evaluated at the marks and at the end
@@ -52,6 +52,7 @@ const { values: args } = parseArgs({
     levels: { type: 'string' },
     'log2-table': { type: 'string' },
     'march-steps': { type: 'string' },
+    'render-march': { type: 'string' },
     seed: { type: 'string', default: '0' },
     lr: { type: 'string', default: '0.02' },
     json: { type: 'string' },
@@ -76,6 +77,8 @@ const fieldOptions: FieldOptions = {};
 if (args.levels) fieldOptions.levels = Number(args.levels);
 if (args['log2-table']) fieldOptions.log2TableSize = Number(args['log2-table']);
 if (args['march-steps']) fieldOptions.marchSteps = Number(args['march-steps']);
+// --render-march F: render (evaluate) with F times as many march steps as training.
+const renderMarchFactor = args['render-march'] ? Number(args['render-march']) : undefined;
 
 interface Variant {
   name: string;
@@ -103,6 +106,7 @@ const memoryTimer = setInterval(sampleMemory, 250);
 
 async function train(views: ViewsValue, variant: Variant, budget: number, marks: number[], evaluate: boolean, evalSubset = 1): Promise<RunResult> {
   const config = configForScene({ ...views, pixelFootprint: pixelFootprint(views) }, fieldOptions);
+  if (renderMarchFactor) config.render.renderMarchSteps = Math.round(config.render.marchSteps * renderMarchFactor);
   const layout = paramLayout(config);
   const { evaluator } = await createFieldEvaluator(config, layout, variant.evaluator);
   const nerf = new Nerf(config, evaluator, { seed: Number(args.seed), raysPerBatch, shared: variant.threads > 1 });

@@ -162,6 +162,12 @@ export interface RadianceFieldConfig {
     near: number;
     far: number;
     marchSteps: number;
+    /**
+     * March steps per box diagonal when rendering (views, depth, evaluation);
+     * absent = marchSteps. A finer step than training's lowers the quadrature
+     * error of the rendered images (docs/nerf.md).
+     */
+    renderMarchSteps?: number;
     coneAngle: number;
     minTransmittance: number;
     /** 0-1 RGB behind the field. */

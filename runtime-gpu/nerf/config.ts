@@ -95,6 +95,8 @@ export interface FieldOptions {
   colorHidden?: number;
   colorLayers?: number;
   marchSteps?: number;
+  /** March steps when rendering (absent: the training step). */
+  renderMarchSteps?: number;
   occupancyResolution?: number;
   occupancyDecay?: number;
 }
@@ -146,6 +148,7 @@ export function configForScene(scene: SceneDescription, options: FieldOptions = 
       near: scene.near,
       far: scene.far,
       marchSteps: options.marchSteps ?? steps,
+      ...(options.renderMarchSteps ? { renderMarchSteps: options.renderMarchSteps } : {}),
       coneAngle: contract ? 1 / 256 : 0,
       minTransmittance: 1e-4,
       background: [1, 1, 1],

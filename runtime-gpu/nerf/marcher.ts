@@ -60,7 +60,7 @@ export class RayBatch {
     readonly config: FieldConfig,
     readonly capacityRays: number,
     readonly capacitySamples: number,
-    options: { keepEncoding?: boolean } = {},
+    options: { keepEncoding?: boolean; purpose?: MarchPurpose } = {},
   ) {
     const R = capacityRays, S = capacitySamples;
     this.encodingWidth = config.hash.levels * config.hash.featuresPerLevel;
@@ -88,7 +88,7 @@ export class RayBatch {
     this.waveRay = new Uint32Array(R);
     this.waveBegin = new Uint32Array(R);
     this.waveEnd = new Uint32Array(R);
-    this.step = marchStep(config);
+    this.step = marchStep(config, options.purpose);
   }
 
   reset(): void {
@@ -312,8 +312,12 @@ export class RayBatch {
   }
 }
 
-/** The march step in world units: box diagonal / marchSteps. */
-export function marchStep(config: FieldConfig): number {
+/** Training rays march with render.marchSteps; rendered images with render.renderMarchSteps (when set). */
+export type MarchPurpose = 'train' | 'render';
+
+/** The march step in world units: box diagonal / marchSteps (or renderMarchSteps for rendering). */
+export function marchStep(config: FieldConfig, purpose: MarchPurpose = 'train'): number {
   const { scene, render } = config;
-  return (2 * scene.halfSize * Math.sqrt(3)) / render.marchSteps;
+  const steps = purpose === 'render' ? (render.renderMarchSteps ?? render.marchSteps) : render.marchSteps;
+  return (2 * scene.halfSize * Math.sqrt(3)) / steps;
 }

@@ -217,7 +217,7 @@ export class Nerf {
       accumulation: new Float32Array(width * height),
     };
     const chunk = 4096;
-    this.renderBatch ??= new RayBatch(this.config, chunk, chunk * 64);
+    this.renderBatch ??= new RayBatch(this.config, chunk, chunk * 64, { purpose: 'render' });
     const batch = this.renderBatch;
     const ray = this.ray;
     const n = width * height;
