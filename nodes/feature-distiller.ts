@@ -33,6 +33,7 @@ export const FeatureDistiller = defineNode({
     viewBank: { type: 'boolean', default: true, description: "keep the training views' embeddings for view-dependent rendering: a cell whose surface point training views see blends their embeddings there (nearest in direction weigh most); off = the field alone (docs/distill.md)" },
     bankSharpness: { type: 'number', default: 20, min: 0, max: 1000, description: 'view bank: weight exp(sharpness (cos angle - 1)) between viewing directions; 0 = every seeing view equally', advanced: true },
     bankViews: { type: 'integer', default: 4, min: 1, max: 64, description: 'view bank: training views blended per cell (the best weighted)', advanced: true },
+    bankTune: { type: 'boolean', default: false, description: 'view bank: choose bankSharpness and bankViews by leave-one-out over the training views (each left out in turn is predicted from the others; overrides both; up to 24 views, seconds per view)', advanced: true },
     placement: { type: 'enum', options: ['centres', 'march'], default: 'centres', description: "surface points of the patch rays: 'centres' marches cell centres and interpolates smooth surfaces (marching only silhouettes and creases; needed by the view bank and the onnxruntime head); 'march' marches every ray", advanced: true },
     cellPrior: { type: 'boolean', default: true, description: "add each grid position's mean training embedding to the rendered features (SAM embeddings depend on where in the image a cell is)" },
     aggChannels: { type: 'integer', default: 32, min: 1, max: 256, description: "channels of the aggregator's convolution", advanced: true },
@@ -88,8 +89,12 @@ export const FeatureDistiller = defineNode({
     await distill.prepare(targets, {
       signal: ctx.signal,
       prior: params.cellPrior as boolean,
-      viewBank: params.viewBank ? { sharpness: params.bankSharpness as number, maxViews: params.bankViews as number } : false,
+      viewBank: params.viewBank ? { sharpness: params.bankSharpness as number, maxViews: params.bankViews as number, tune: params.bankTune as boolean } : false,
     });
+    if (distill.bankTuning) {
+      const { best, views: left, cells } = distill.bankTuning;
+      ctx.log(`view bank, leave-one-out over ${left.length} training views (${cells} cells): sharpness ${best.sharpness}, maxViews ${best.maxViews} (mse ${best.mse.toExponential(3)})`);
+    }
     const lr = params.lr as number, batch = params.cellsPerBatch as number;
     let loss = 0;
     for (let s = 1; s <= steps; s++) {

@@ -12,7 +12,7 @@ import { paramLayout } from '../nerf/config';
 import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
 import { patchSurface, SurfaceSampler, type CentreSurface, type SurfaceSamples } from './surface';
-import { blendViews, cellMajor, VIEW_BANK_DEFAULTS, type ViewBank } from './view-bank';
+import { blendViews, cellMajor, tuneViewBank, VIEW_BANK_DEFAULTS, type BankTuning, type ViewBank } from './view-bank';
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {
@@ -67,6 +67,8 @@ export class FeatureDistillation {
   private padding: FeatureFieldValue['padding'] = null;
   private prior: Float32Array | null = null;
   private bank: ViewBank | null = null;
+  /** The leave-one-out tuning of the view bank's weighting, when prepare() ran it. */
+  bankTuning: BankTuning | null = null;
   private batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(0) };
   private out = new Float32Array(0);
   private dOut = new Float32Array(0);
@@ -97,7 +99,12 @@ export class FeatureDistillation {
    */
   async prepare(
     targets: readonly DistillTarget[],
-    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean; viewBank?: boolean | (Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> & { background?: boolean });
+    options: { signal?: AbortSignal; progress?: (done: number, total: number) => void; prior?: boolean;
+      viewBank?: boolean | (Partial<Pick<ViewBank, 'sharpness' | 'maxViews' | 'depthTolerance'>> & {
+        background?: boolean;
+        /** Choose sharpness and maxViews by leave-one-out over the training views (tuneViewBank; overrides the given ones). */
+        tune?: boolean | Parameters<typeof tuneViewBank>[3];
+      });
       /** 'reference': keep the TypeScript density MLP (default: onnxruntime when a backend is registered). */
       evaluator?: 'auto' | 'reference';
     } = {},
@@ -187,10 +194,16 @@ export class FeatureDistillation {
     if (bankDepth) {
       const embeddings = new Float32Array(targets.length * K * EMBED_CELLS);
       targets.forEach((t, v) => cellMajor(t.embedding, K, embeddings.subarray(v * K * EMBED_CELLS, (v + 1) * K * EMBED_CELLS)));
-      const { background = true, ...o } = typeof bankOptions === 'object' ? bankOptions : {};
+      const { background = true, tune, ...o } = typeof bankOptions === 'object' ? bankOptions : {};
       const b = this.geometry.bounds;
       const centre: [number, number, number] = [0.5 * (b.min[0] + b.max[0]), 0.5 * (b.min[1] + b.max[1]), 0.5 * (b.min[2] + b.max[2])];
       this.bank = { cameras: targets.map((t) => structuredClone(t.camera)), embeddings, depth: bankDepth, ...VIEW_BANK_DEFAULTS, ...o, ...(background ? { background: { centre } } : {}) };
+      this.bankTuning = null;
+      if (tune && targets.length >= 2) {
+        this.bankTuning = tuneViewBank(this.bank, this.prior ? cellMajor(this.prior, K) : null, K, typeof tune === 'object' ? tune : {});
+        this.bank.sharpness = this.bankTuning.best.sharpness;
+        this.bank.maxViews = this.bankTuning.best.maxViews;
+      }
     }
     if (this.steps === 0 && meanN > 0) for (let k = 0; k < K; k++) this.params[this.layout.bOut + k] = mean[k]! / meanN;
   }

@@ -38,6 +38,128 @@ function projector(camera: Camera): Projector {
   return { m: camera.cameraToWorld, camera, grid, cellX: (16 * grid.width) / grid.resizedWidth, cellY: (16 * grid.height) / grid.resizedHeight };
 }
 
+/** Per-call state of the bank's reads: the projectors and scratch buffers. */
+interface BankReader {
+  bank: ViewBank;
+  views: Projector[];
+  priorCells: Float32Array | null;
+  K: number;
+  cornerCell: Int32Array;
+  cornerW: Float64Array;
+}
+
+function bankReader(bank: ViewBank, priorCells: Float32Array | null, K: number): BankReader {
+  return { bank, views: bank.cameras.map(projector), priorCells, K, cornerCell: new Int32Array(4), cornerW: new Float64Array(4) };
+}
+
+/** A bank view that sees a point: its index, cos of the angle between its viewing direction and the new one, the point's cell coordinates in it. */
+interface Seen {
+  v: number;
+  cos: number;
+  gx: number;
+  gy: number;
+}
+
+/**
+ * The bank views that see the point p (background: that see background at
+ * its reprojection) from the unit direction a (camera to p), sorted by cos
+ * descending (the weight's order for any sharpness > 0); view `exclude` is
+ * skipped (leave-one-out).
+ */
+function seeingViews(r: BankReader, px: number, py: number, pz: number, background: boolean, ax: number, ay: number, az: number, out: Seen[], exclude = -1): Seen[] {
+  out.length = 0;
+  const { bank, views } = r;
+  const tol = bank.depthTolerance;
+  for (let v = 0; v < views.length; v++) {
+    if (v === exclude) continue;
+    const { m, camera: vc, grid: vg, cellX, cellY } = views[v]!;
+    const d0 = px - m[3]!, d1 = py - m[7]!, d2 = pz - m[11]!;
+    const depth = -(m[2]! * d0 + m[6]! * d1 + m[10]! * d2);
+    if (!(depth > 0)) continue;
+    const xc = m[0]! * d0 + m[4]! * d1 + m[8]! * d2, yc = m[1]! * d0 + m[5]! * d1 + m[9]! * d2;
+    const u = vc.cx + (vc.fx * xc) / depth, w = vc.cy - (vc.fy * yc) / depth;
+    if (!(u >= 0 && w >= 0 && u < vc.width && w < vc.height)) continue;
+    const gx = u / cellX - 0.5, gy = w / cellY - 0.5;
+    // Visible when the nearest cell centre of v sees a surface at this depth.
+    const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
+    const bd = bank.depth[v * EMBED_CELLS + ny * EMBED_SIDE + nx]!;
+    if (background ? bd !== 0 : !(Math.abs(bd - depth) <= tol * depth)) continue;
+    const dl = Math.hypot(d0, d1, d2);
+    out.push({ v, cos: (ax * d0 + ay * d1 + az * d2) / dl, gx, gy });
+  }
+  return out.sort((a, b) => b.cos - a.cos);
+}
+
+/** acc += weight (E_v(x_v) - prior(x_v)): the bilinear read over the corners on the same surface as the nearest one. */
+function addRead(r: BankReader, s: Seen, background: boolean, weight: number, acc: Float64Array, at = 0): void {
+  const { bank, views, priorCells, K, cornerCell, cornerW } = r;
+  const { v, gx, gy } = s;
+  const vg = views[v]!.grid;
+  const tol = bank.depthTolerance;
+  const x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
+  const dOff = v * EMBED_CELLS;
+  const depthAll = bank.depth, e = bank.embeddings;
+  const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
+  const ref = depthAll[dOff + ny * EMBED_SIDE + nx]!;
+  let nc = 0, bsum = 0;
+  for (let q = 0; q < 4; q++) {
+    const dx = q & 1, dy = q >> 1;
+    const b = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
+    if (b <= 0) continue;
+    const x = Math.min(vg.cols - 1, Math.max(0, x0 + dx)), y = Math.min(vg.rows - 1, Math.max(0, y0 + dy));
+    const cell = y * EMBED_SIDE + x;
+    const dc = depthAll[dOff + cell]!;
+    if (background ? dc !== 0 : !(Math.abs(dc - ref) <= tol * ref)) continue;
+    cornerCell[nc] = cell;
+    cornerW[nc++] = b;
+    bsum += b;
+  }
+  if (bsum <= 0) (cornerCell[0] = ny * EMBED_SIDE + nx), (cornerW[0] = bsum = 1), (nc = 1);
+  for (let q = 0; q < nc; q++) {
+    const cell = cornerCell[q]!, wb = (weight * cornerW[q]!) / bsum;
+    const eo = (dOff + cell) * K, po = cell * K;
+    if (priorCells) for (let k = 0; k < K; k++) acc[at + k] += wb * (e[eo + k]! - priorCells[po + k]!);
+    else for (let k = 0; k < K; k++) acc[at + k] += wb * e[eo + k]!;
+  }
+}
+
+/**
+ * The point a cell of `camera` blends at: its surface point, or (no hit) the
+ * point of its centre ray on the background plane (through the bank's
+ * background centre, facing the camera); null when there is none.
+ */
+function cellPoint(bank: ViewBank, camera: Camera, grid: CellGrid, c: number, points: Float64Array, hit: Uint8Array, ray: Float64Array, out: Float64Array): boolean {
+  if (hit[c]) {
+    out[0] = points[3 * c]!;
+    out[1] = points[3 * c + 1]!;
+    out[2] = points[3 * c + 2]!;
+    return true;
+  }
+  const bgPlane = bank.background;
+  if (!bgPlane) return false;
+  const cm = camera.cameraToWorld;
+  // The camera's viewing axis (-Z) and the plane depth of the background centre.
+  const a0 = -cm[2]!, a1 = -cm[6]!, a2 = -cm[10]!;
+  const bgDepth = a0 * (bgPlane.centre[0] - cm[3]!) + a1 * (bgPlane.centre[1] - cm[7]!) + a2 * (bgPlane.centre[2] - cm[11]!);
+  if (!(bgDepth > 0)) return false;
+  cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), 1, ray, 0);
+  const t = bgDepth / (a0 * ray[3]! + a1 * ray[4]! + a2 * ray[5]!);
+  out[0] = ray[0]! + t * ray[3]!;
+  out[1] = ray[1]! + t * ray[4]!;
+  out[2] = ray[2]! + t * ray[5]!;
+  return true;
+}
+
+/** Unit direction from the camera's centre to p, written to out. */
+function viewDirection(camera: Camera, p: Float64Array, out: Float64Array): void {
+  const cm = camera.cameraToWorld;
+  const ax = p[0]! - cm[3]!, ay = p[1]! - cm[7]!, az = p[2]! - cm[11]!;
+  const al = Math.hypot(ax, ay, az);
+  out[0] = ax / al;
+  out[1] = ay / al;
+  out[2] = az / al;
+}
+
 /**
  * Writes blended embeddings into `embedding` (K x 64 x 64) for the valid
  * cells of `grid` with a surface point (`points`: world xyz per valid cell,
@@ -54,91 +176,24 @@ export function blendViews(
   embedding: Float32Array,
   K: number,
 ): Uint8Array {
-  const V = bank.cameras.length;
-  const views = bank.cameras.map(projector);
+  const r = bankReader(bank, priorCells, K);
   const n = grid.cols * grid.rows;
   const blended = new Uint8Array(n);
-  const cm = camera.cameraToWorld;
   const acc = new Float64Array(K);
-  const cornerCell = new Int32Array(4), cornerW = new Float64Array(4);
-  const cand: Array<{ v: number; w: number; gx: number; gy: number }> = [];
-  const tol = bank.depthTolerance;
-  const bgPlane = bank.background;
-  const ray = new Float64Array(6);
-  // The camera's viewing axis (-Z) and the plane depth of the background centre.
-  const axis = [-cm[2]!, -cm[6]!, -cm[10]!];
-  const bgDepth = bgPlane ? axis[0]! * (bgPlane.centre[0] - cm[3]!) + axis[1]! * (bgPlane.centre[1] - cm[7]!) + axis[2]! * (bgPlane.centre[2] - cm[11]!) : 0;
+  const cand: Seen[] = [];
+  const ray = new Float64Array(6), p = new Float64Array(3), a = new Float64Array(3);
   for (let c = 0; c < n; c++) {
-    let px: number, py: number, pz: number;
+    if (!cellPoint(bank, camera, grid, c, points, hit, ray, p)) continue;
     const background = !hit[c];
-    if (background) {
-      if (!bgPlane || !(bgDepth > 0)) continue;
-      cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), 1, ray, 0);
-      const t = bgDepth / (axis[0]! * ray[3]! + axis[1]! * ray[4]! + axis[2]! * ray[5]!);
-      px = ray[0]! + t * ray[3]!;
-      py = ray[1]! + t * ray[4]!;
-      pz = ray[2]! + t * ray[5]!;
-    } else {
-      px = points[3 * c]!;
-      py = points[3 * c + 1]!;
-      pz = points[3 * c + 2]!;
-    }
-    let ax = px - cm[3]!, ay = py - cm[7]!, az = pz - cm[11]!;
-    const al = Math.hypot(ax, ay, az);
-    ax /= al;
-    ay /= al;
-    az /= al;
-    cand.length = 0;
-    for (let v = 0; v < V; v++) {
-      const { m, camera: vc, grid: vg, cellX, cellY } = views[v]!;
-      const d0 = px - m[3]!, d1 = py - m[7]!, d2 = pz - m[11]!;
-      const depth = -(m[2]! * d0 + m[6]! * d1 + m[10]! * d2);
-      if (!(depth > 0)) continue;
-      const xc = m[0]! * d0 + m[4]! * d1 + m[8]! * d2, yc = m[1]! * d0 + m[5]! * d1 + m[9]! * d2;
-      const u = vc.cx + (vc.fx * xc) / depth, w = vc.cy - (vc.fy * yc) / depth;
-      if (!(u >= 0 && w >= 0 && u < vc.width && w < vc.height)) continue;
-      const gx = u / cellX - 0.5, gy = w / cellY - 0.5;
-      // Visible when the nearest cell centre of v sees a surface at this depth.
-      const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
-      const bd = bank.depth[v * EMBED_CELLS + ny * EMBED_SIDE + nx]!;
-      if (background ? bd !== 0 : !(Math.abs(bd - depth) <= tol * depth)) continue;
-      const dl = Math.hypot(d0, d1, d2);
-      const cos = (ax * d0 + ay * d1 + az * d2) / dl;
-      cand.push({ v, w: Math.exp(bank.sharpness * (cos - 1)), gx, gy });
-    }
+    viewDirection(camera, p, a);
+    seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand);
     if (cand.length === 0) continue;
-    cand.sort((a, b) => b.w - a.w);
     if (cand.length > bank.maxViews) cand.length = bank.maxViews;
     acc.fill(0);
     let wsum = 0;
-    const e = bank.embeddings, depthAll = bank.depth;
-    for (const { v, w, gx, gy } of cand) {
-      const vg = views[v]!.grid;
-      const x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
-      const dOff = v * EMBED_CELLS;
-      const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
-      const ref = depthAll[dOff + ny * EMBED_SIDE + nx]!;
-      // Bilinear corners on the same surface as the nearest one.
-      let nc = 0, bsum = 0;
-      for (let q = 0; q < 4; q++) {
-        const dx = q & 1, dy = q >> 1;
-        const b = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
-        if (b <= 0) continue;
-        const x = Math.min(vg.cols - 1, Math.max(0, x0 + dx)), y = Math.min(vg.rows - 1, Math.max(0, y0 + dy));
-        const cell = y * EMBED_SIDE + x;
-        const dc = depthAll[dOff + cell]!;
-        if (background ? dc !== 0 : !(Math.abs(dc - ref) <= tol * ref)) continue;
-        cornerCell[nc] = cell;
-        cornerW[nc++] = b;
-        bsum += b;
-      }
-      if (bsum <= 0) (cornerCell[0] = ny * EMBED_SIDE + nx), (cornerW[0] = bsum = 1), (nc = 1);
-      for (let q = 0; q < nc; q++) {
-        const cell = cornerCell[q]!, wb = (w * cornerW[q]!) / bsum;
-        const eo = (dOff + cell) * K, po = cell * K;
-        if (priorCells) for (let k = 0; k < K; k++) acc[k] += wb * (e[eo + k]! - priorCells[po + k]!);
-        else for (let k = 0; k < K; k++) acc[k] += wb * e[eo + k]!;
-      }
+    for (const s of cand) {
+      const w = Math.exp(bank.sharpness * (s.cos - 1));
+      addRead(r, s, background, w, acc);
       wsum += w;
     }
     const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
@@ -147,6 +202,116 @@ export function blendViews(
     blended[c] = 1;
   }
   return blended;
+}
+
+/** One setting of the bank's weighting and its leave-one-out error. */
+export interface BankSetting {
+  sharpness: number;
+  maxViews: number;
+  /** Mean squared error per channel over the left-out views' blended cells. */
+  mse: number;
+}
+
+export interface BankTuning {
+  best: BankSetting;
+  /** Every setting tried, in the order of the grid (sharpness-major). */
+  table: BankSetting[];
+  /** Views left out, and cells scored over them (the same cells for every setting). */
+  views: number[];
+  cells: number;
+}
+
+export const BANK_TUNING_GRID = { sharpness: [5, 10, 20, 30, 50, 80], maxViews: [1, 2, 3, 4, 6, 8] } as const;
+
+/**
+ * Leave-one-out tuning of the bank's weighting on its own training views:
+ * each view in `views` (default: up to 24, evenly spaced) is removed from
+ * the bank and rendered from the others at its own camera (its cell-centre
+ * surface from the bank's depth; background cells on the background plane),
+ * and every (sharpness, maxViews) on the grid is scored by the mean squared
+ * error against that view's own embedding over the cells the other views
+ * see. The seeing views and their reads do not depend on the setting, so
+ * each cell is gathered once. Held-out views are never used. The per-cell
+ * prior (when given) includes the left-out view (1/V of it): the same for
+ * every setting.
+ */
+export function tuneViewBank(
+  bank: ViewBank,
+  priorCells: Float32Array | null,
+  K: number,
+  options: { sharpness?: readonly number[]; maxViews?: readonly number[]; views?: readonly number[]; maxLeftOut?: number; cellStride?: number } = {},
+): BankTuning {
+  const sharp = options.sharpness ?? BANK_TUNING_GRID.sharpness, maxV = options.maxViews ?? BANK_TUNING_GRID.maxViews;
+  if (sharp.length === 0 || maxV.length === 0) throw new Error('tuneViewBank: give at least one sharpness and one maxViews');
+  const V = bank.cameras.length;
+  if (V < 2) throw new Error(`tuneViewBank: leave-one-out needs at least 2 bank views (the bank has ${V})`);
+  const limit = options.maxLeftOut ?? 24;
+  const views = options.views ? [...options.views] : Array.from({ length: Math.min(V, limit) }, (_, i) => Math.floor((i * V) / Math.min(V, limit)));
+  const stride = options.cellStride ?? 1;
+  const M = Math.max(...maxV);
+  const r = bankReader(bank, priorCells, K);
+  const reads = new Float64Array(M * K);
+  const sse = new Float64Array(sharp.length * maxV.length);
+  const pred = new Float64Array(K);
+  const cand: Seen[] = [];
+  const ray = new Float64Array(6), p = new Float64Array(3), a = new Float64Array(3);
+  let cells = 0;
+  for (const t of views) {
+    if (!(t >= 0 && t < V)) throw new Error(`tuneViewBank: view ${t} is not in the bank (0..${V - 1})`);
+    const camera = bank.cameras[t]!;
+    const grid = cellGrid(camera.width, camera.height);
+    const n = grid.cols * grid.rows;
+    // The view's cell-centre surface from the bank's depth (planar depth along -Z).
+    const points = new Float64Array(3 * n), hit = new Uint8Array(n);
+    const cm = camera.cameraToWorld;
+    for (let c = 0; c < n; c++) {
+      const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
+      const d = bank.depth[t * EMBED_CELLS + cell]!;
+      if (!(d > 0)) continue;
+      cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), 1, ray, 0);
+      const s = d / -(cm[2]! * ray[3]! + cm[6]! * ray[4]! + cm[10]! * ray[5]!);
+      points[3 * c] = ray[0]! + s * ray[3]!;
+      points[3 * c + 1] = ray[1]! + s * ray[4]!;
+      points[3 * c + 2] = ray[2]! + s * ray[5]!;
+      hit[c] = 1;
+    }
+    for (let c = 0; c < n; c += stride) {
+      if (!cellPoint(bank, camera, grid, c, points, hit, ray, p)) continue;
+      const background = !hit[c];
+      viewDirection(camera, p, a);
+      seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand, t);
+      if (cand.length === 0) continue;
+      const m = Math.min(M, cand.length);
+      reads.fill(0, 0, m * K);
+      for (let i = 0; i < m; i++) addRead(r, cand[i]!, background, 1, reads, i * K);
+      // Target residual: the left-out view's embedding minus the prior at its cell.
+      const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
+      const eo = (t * EMBED_CELLS + cell) * K, po = cell * K;
+      for (let si = 0; si < sharp.length; si++)
+        for (let mi = 0; mi < maxV.length; mi++) {
+          const mm = Math.min(m, maxV[mi]!);
+          pred.fill(0);
+          let wsum = 0;
+          for (let i = 0; i < mm; i++) {
+            const w = Math.exp(sharp[si]! * (cand[i]!.cos - 1));
+            wsum += w;
+            for (let k = 0; k < K; k++) pred[k] += w * reads[i * K + k]!;
+          }
+          let e2 = 0;
+          for (let k = 0; k < K; k++) {
+            const d = pred[k]! / wsum - (bank.embeddings[eo + k]! - (priorCells ? priorCells[po + k]! : 0));
+            e2 += d * d;
+          }
+          sse[si * maxV.length + mi] += e2 / K;
+        }
+      cells++;
+    }
+  }
+  if (cells === 0) throw new Error('tuneViewBank: no left-out cell is seen by another bank view (views too far apart, or no geometry)');
+  const table: BankSetting[] = [];
+  for (let si = 0; si < sharp.length; si++) for (let mi = 0; mi < maxV.length; mi++) table.push({ sharpness: sharp[si]!, maxViews: maxV[mi]!, mse: sse[si * maxV.length + mi]! / cells });
+  const best = table.reduce((b, x) => (x.mse < b.mse ? x : b));
+  return { best, table, views, cells };
 }
 
 /** [K][64 x 64] channel-major (SAM's layout) -> [64 x 64][K] cell-major (each cell's vector contiguous), or back. */
