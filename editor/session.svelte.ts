@@ -16,7 +16,23 @@ import type { NodeActions, PromptTarget } from './rete/node-actions';
 import { NodeView, Wire } from './rete/scheme.svelte';
 import { applyEvent, errorsByNode, type RunStates } from './run-status';
 import { checkConnection, type ConnectionVerdict } from './socket-rules';
-import type { EngineApi, OutputFile, PreviewData, UiEvent } from './worker/protocol';
+import type { DeviceChoice, EngineApi, GpuAdapterState, Orbit, OrbitFrame, OrbitInfo, OrbitMode, OutputFile, PreviewData, UiEvent } from './worker/protocol';
+
+/** The LiftPrompts param the 3D view's clicks go to. */
+export const WORLD_POINTS_PARAM = 'worldPoints';
+export const LIFT_NODE_TYPE = 'LiftPrompts';
+
+export interface WorldPointJson {
+  xyz: [number, number, number];
+  label: 0 | 1;
+  object: number;
+}
+
+/** The world points a param value holds (anything else counts as none). */
+export function worldPointsOf(value: unknown): WorldPointJson[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((p): p is WorldPointJson => typeof p === 'object' && p !== null && Array.isArray((p as WorldPointJson).xyz) && (p as WorldPointJson).xyz.length === 3);
+}
 
 export interface Notice {
   kind: 'info' | 'error';
@@ -63,6 +79,14 @@ export class EditorSession implements NodeActions {
   graphErrors = $state<GraphError[]>([]);
   lastRun = $state<{ status: string; ms: number } | undefined>(undefined);
   device = $state('');
+  /** The device menu: auto keeps each node's own `device` param; cpu / webgpu set it for runs (the saved graph is not edited). */
+  deviceChoice = $state<DeviceChoice>('auto');
+  /** The worker's WebGPU adapter, once probed. */
+  gpu = $state<GpuAdapterState | undefined>(undefined);
+  /** The node whose orbit view is open. */
+  orbitNode = $state<string | undefined>(undefined);
+  /** Bumped when a run finishes, so an open orbit view reloads its field. */
+  runEpoch = $state(0);
   /** Files the nodes wrote (MaskRenderer's mask.png, result.json, ...), kept in the worker. */
   outputFiles = $state<OutputFile[]>([]);
   /** Bumped on every wiring change, so prompt targets recompute. */
@@ -88,6 +112,7 @@ export class EditorSession implements NodeActions {
     this.descriptions = await this.api.describe();
     for (const d of this.descriptions) this.byType.set(d.type, d);
     void this.api.device().then((d) => (this.device = d));
+    void this.api.gpuAdapter().then((g) => (this.gpu = g));
     this.canvas = createCanvas(container, {
       check: (source, target) => this.check(source, target),
       refused: (reason) => this.say('error', `Connection refused: ${reason}`),
@@ -232,6 +257,19 @@ export class EditorSession implements NodeActions {
     this.setParam(node, name, file.name);
   }
 
+  /** A folder (a dataset) for a path param: its files go to the worker as "<folder>/<relative path>". */
+  async pickFolder(node: string, name: string, files: File[]): Promise<void> {
+    const withPath = files.map((f) => ({ file: f, path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name }));
+    const top = withPath[0]?.path.split('/')[0];
+    if (!top) return;
+    for (const { file, path } of withPath) {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      await this.api.putFile(path, Comlink.transfer(bytes, [bytes.buffer]));
+    }
+    this.setParam(node, name, top);
+    this.say('info', `Folder ${top}: ${files.length} files`);
+  }
+
   async deleteSelected(): Promise<void> {
     const { editor } = this.canvas;
     const doomed = editor.getNodes().filter((n) => n.selected);
@@ -292,7 +330,7 @@ export class EditorSession implements NodeActions {
     this.hasRun = true;
     this.running = true;
     try {
-      const summary = await this.api.run(this.toGraph(), Comlink.proxy((e: UiEvent) => this.onEvent(e)));
+      const summary = await this.api.run(this.toGraph(), Comlink.proxy((e: UiEvent) => this.onEvent(e)), { device: this.deviceChoice });
       if (summary.status === 'invalid') {
         this.showErrors(summary.errors);
         this.say('error', `Not run: the graph has ${summary.errors.length} problem${summary.errors.length === 1 ? '' : 's'} (shown on the nodes)`);
@@ -307,6 +345,76 @@ export class EditorSession implements NodeActions {
   cancel(): void {
     clearTimeout(this.rerunTimer);
     void this.api.cancel();
+  }
+
+  /** The device menu changed: re-run (soon) when edits re-run. */
+  setDevice(choice: DeviceChoice): void {
+    if (choice === this.deviceChoice) return;
+    this.deviceChoice = choice;
+    if (this.hasRun && this.autoRun) {
+      clearTimeout(this.rerunTimer);
+      this.rerunTimer = setTimeout(() => void this.run(), RERUN_DELAY_MS);
+    }
+  }
+
+  // ---- the orbit view ----
+
+  openOrbit(node: string): void {
+    this.orbitNode = node;
+  }
+
+  closeOrbit(): void {
+    this.orbitNode = undefined;
+  }
+
+  orbitInfo(node: string): Promise<OrbitInfo> {
+    return this.api.orbitInfo(node);
+  }
+
+  renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string }> {
+    return this.api.renderOrbit(node, orbit, size, mode);
+  }
+
+  /** The LiftPrompts node the 3D view's clicks feed (nearest over wires), with its world points. */
+  worldPointTarget(node: string): { node: string; points: WorldPointJson[]; minAccumulation: number } | undefined {
+    void this.structure; // recompute when wiring changes
+    const { editor } = this.canvas;
+    const nodes = editor.getNodes().map((n) => ({ id: n.id, type: n.description.type }));
+    const id = findPromptNode(nodes, editor.getConnections(), node, LIFT_NODE_TYPE);
+    const view = id ? editor.getNode(id) : undefined;
+    if (!id || !view) return undefined;
+    const value = view.params[WORLD_POINTS_PARAM] ?? view.description.params[WORLD_POINTS_PARAM]?.default;
+    const minAccumulation = Number(view.params.minAccumulation ?? view.description.params.minAccumulation?.default ?? 0.5);
+    return { node: id, points: worldPointsOf($state.snapshot(value)), minAccumulation };
+  }
+
+  /**
+   * A click at pixel (x, y) of the orbit view rendered at `size` pixels: the
+   * worker lifts it to the world point on the field's surface, which is
+   * appended to the LiftPrompts node's worldPoints (an undo step; re-runs
+   * like any edit). Empty space is refused with the reason.
+   */
+  async addWorldPoint(node: string, orbit: Orbit, size: number, x: number, y: number, background: boolean): Promise<boolean> {
+    const target = this.worldPointTarget(node);
+    if (!target) {
+      this.say('error', `No ${LIFT_NODE_TYPE} node is wired to ${node}: add one (views and field from this pipeline) to record 3D prompts`);
+      return false;
+    }
+    const lifted = await this.api.liftOrbit(node, orbit, size, x, y, target.minAccumulation);
+    if (!lifted.ok) {
+      this.say('error', `No 3D prompt added: ${lifted.reason}`);
+      return false;
+    }
+    const xyz = lifted.xyz.map((c) => Math.round(c * 1e4) / 1e4) as [number, number, number];
+    this.setParam(target.node, WORLD_POINTS_PARAM, [...target.points, { xyz, label: background ? 0 : 1, object: 1 }]);
+    this.say('info', `${background ? 'Background' : 'Object'} point (${xyz.map((c) => c.toFixed(3)).join(', ')}) added to ${target.node}.${WORLD_POINTS_PARAM}`);
+    return true;
+  }
+
+  removeWorldPoint(node: string, index: number): void {
+    const target = this.worldPointTarget(node);
+    if (!target) return;
+    this.setParam(target.node, WORLD_POINTS_PARAM, target.points.filter((_, i) => i !== index));
   }
 
   /** A file a node wrote during a run. */
@@ -467,6 +575,7 @@ export class EditorSession implements NodeActions {
     }
     if (event.type === 'run-done') {
       this.lastRun = { status: event.status, ms: event.ms };
+      this.runEpoch++;
       void this.api.outputs().then((files) => (this.outputFiles = files));
       if (event.status === 'failed') this.say('error', `Run failed: ${event.counts.failed} node${event.counts.failed === 1 ? '' : 's'} reported an error`);
     }

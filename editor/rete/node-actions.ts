@@ -12,6 +12,10 @@ export interface PromptTarget {
 export interface NodeActions {
   setParam(node: string, name: string, value: unknown): void;
   pickFile(node: string, name: string, file: File): void;
+  /** A folder picked for a path param: every file goes to the worker under its relative path. */
+  pickFolder(node: string, name: string, files: File[]): void;
+  /** Opens the orbit view (live 3D view) of a node holding a radiance field. */
+  openOrbit(node: string): void;
   /** The prompt node wired to this node's pipeline, with its points; undefined when there is none. */
   promptTarget(node: string): PromptTarget | undefined;
   /** A click on a preview, in image pixels; shift = background point. */
