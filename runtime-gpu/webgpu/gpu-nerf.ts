@@ -20,11 +20,13 @@
 // uploaded); and the occupancy grid's bookkeeping every 16 steps (the CPU
 // OccupancyGrid: candidate points, decay, threshold), with the densities
 // evaluated on the device and the occupied bytes uploaded back. Box mode
-// (object captures) only; contract mode stays on the CPU path.
+// (object captures) and contract mode (forward-facing and unbounded
+// captures: the mip-NeRF 360 contraction and the growing step of the CPU).
 
 import type { Camera, RadianceFieldValue } from '../../engine/values';
 import { ADAM_DEFAULTS } from '../nerf/adam';
 import { carveFromAlpha } from '../nerf/carve';
+import type { Checkpoint } from '../nerf/checkpoint';
 import { paramLayout, shCoefficients, type FieldConfig, type ParamLayout } from '../nerf/config';
 import type { TrainingSet } from '../nerf/dataset';
 import { marchStep } from '../nerf/marcher';
@@ -48,6 +50,27 @@ const RENDER_RAYS_GPU = 16384;
 const RENDER_SAMPLES_PER_RAY = 64;
 /** Points per occupancy-density dispatch. */
 const DENSITY_CHUNK = 1 << 17;
+
+/** What a GpuNerf starts from instead of the seed's initialisation (a field value, or a checkpoint with its training state). */
+export interface FieldState {
+  params: Float32Array;
+  occupancy?: { density: Float32Array; occupied: Uint8Array };
+  adam?: { m: Float32Array; v: Float32Array; step: number };
+  rngState?: number[];
+}
+
+/** Contract mode: march steps from near to far (RayBatch.emitWave's step, clamp(t * cone, dt, 10^4 dt)). */
+export function contractSteps(config: FieldConfig, dt: number): number {
+  const { near, far, coneAngle } = config.render;
+  const maxStep = dt * 1e4;
+  let t = near, n = 0;
+  while (t < far) {
+    const step = Math.min(maxStep, Math.max(dt, t * coneAngle));
+    t += step;
+    if (++n > 1 << 20) throw new Error(`contract mode: more than ${1 << 20} march steps from near ${near} to far ${far}: lower far or raise marchSteps`);
+  }
+  return n;
+}
 
 type Kernels = { hash: HashEncodingKernels; mlp: MlpKernels; volume: VolumeKernels; march: MarchKernels; adam: AdamKernel; rayGen: RayGenKernel };
 
@@ -164,33 +187,40 @@ export class GpuNerf {
     readonly config: FieldConfig,
     options: GpuNerfOptions,
     private readonly kernels: Kernels,
-    from?: { params: Float32Array; occupancy?: { density: Float32Array; occupied: Uint8Array } },
+    from?: FieldState,
   ) {
-    if (config.scene.mode !== 'box') throw new Error(`the WebGPU runtime trains box-mode fields (object captures) only; this scene uses '${config.scene.mode}': use device cpu`);
+    if (config.scene.mode !== 'box' && config.scene.mode !== 'contract') throw new Error(`the WebGPU runtime has no '${config.scene.mode}' scene mapping: use device cpu`);
     if (config.hash.featuresPerLevel !== 2) throw new Error('the WebGPU hash encoding supports 2 features per level');
     this.layout = paramLayout(config);
     this.rng = new Rng(options.seed);
     if (from && from.params.length !== this.layout.count)
       throw new Error(`the parameters have ${from.params.length} values but the config needs ${this.layout.count}`);
     const initial = from ? from.params : initParams(this.layout, this.rng);
+    if (from?.rngState) this.rng.setState(from.rngState);
     this.grid = new OccupancyGrid(config.occupancy, from?.occupancy);
     this.stepSize = marchStep(config);
     this.raysPerBatch = options.raysPerBatch ?? 4096;
     this.sampleBudget = options.sampleBudget ?? this.raysPerBatch * 48;
     this.nSh = shCoefficients(config.mlp.shDegree);
     // Box mode: a ray inside the unit cube crosses at most marchSteps lattice steps (the diagonal), plus one jump per empty cell.
+    // Contract mode: every step from near to far (a later start takes no more steps).
+    const contract = config.scene.mode === 'contract';
     this.march = {
       gridResolution: this.grid.resolution,
       dt: this.stepSize,
-      maxIterations: config.render.marchSteps + 4 * this.grid.resolution + 8,
+      maxIterations: contract ? contractSteps(config, this.stepSize) + 8 : config.render.marchSteps + 4 * this.grid.resolution + 8,
       nSh: this.nSh,
+      contract: contract ? { cone: config.render.coneAngle } : undefined,
     };
     const { count } = this.layout;
     const f = (n: number, label: string) => storageBuffer(ctx, n * 4, label);
     this.params = storageBuffer(ctx, initial, 'params');
     this.grad = f(count, 'grad');
-    this.adamM = f(count, 'adam-m');
-    this.adamV = f(count, 'adam-v');
+    if (from?.adam && (from.adam.m.length !== count || from.adam.v.length !== count))
+      throw new Error(`the Adam moments have ${from.adam.m.length} / ${from.adam.v.length} values but the config needs ${count}`);
+    this.adamM = from?.adam ? storageBuffer(ctx, from.adam.m, 'adam-m') : f(count, 'adam-m');
+    this.adamV = from?.adam ? storageBuffer(ctx, from.adam.v, 'adam-v') : f(count, 'adam-v');
+    if (from?.adam) this.adamStep = from.adam.step;
     this.occupied = f(this.grid.cells, 'occupied');
     this.observed = f(this.grid.cells, 'observed');
     this.totals = f(TOTALS, 'totals');
@@ -238,9 +268,44 @@ export class GpuNerf {
 
   static async create(
     ctx: GpuContext, config: FieldConfig, options: GpuNerfOptions,
-    from?: { params: Float32Array; occupancy?: { density: Float32Array; occupied: Uint8Array } },
+    from?: FieldState,
   ): Promise<GpuNerf> {
     return new GpuNerf(ctx, config, options, await compiledKernels(ctx, config, options.unroll), from);
+  }
+
+  /** A GpuNerf from a checkpoint (of either device): training resumes where it stopped when the checkpoint has its state, as Nerf.fromCheckpoint. */
+  static async fromCheckpoint(ctx: GpuContext, ckpt: Checkpoint, options: GpuNerfOptions): Promise<GpuNerf> {
+    const { field, training } = ckpt;
+    const nerf = await GpuNerf.create(ctx, field.config, options, {
+      params: field.params,
+      occupancy: field.occupancy,
+      adam: training && { m: training.adamM, v: training.adamV, step: training.adamStep },
+      rngState: training?.rngState,
+    });
+    if (ckpt.hull) nerf.grid.hull = ckpt.hull.slice();
+    if (training) nerf.samplesPerRay = training.samplesPerRay;
+    return nerf;
+  }
+
+  /** Everything a checkpoint needs to resume this training exactly (parameters and Adam moments read back), as Nerf.toCheckpoint. */
+  async toCheckpoint(
+    bounds: RadianceFieldValue['bounds'],
+    provenance: RadianceFieldValue['provenance'],
+    training?: { step: number; seconds: number; fingerprint: string },
+  ): Promise<Checkpoint> {
+    const field = await this.toValue(bounds, provenance);
+    return {
+      field,
+      hull: this.grid.hull?.slice(),
+      training: training && {
+        ...training,
+        adamStep: this.adamStep,
+        rngState: this.rng.getState(),
+        samplesPerRay: this.samplesPerRay,
+        adamM: await readFloat32(this.ctx, this.adamM, this.layout.count),
+        adamV: await readFloat32(this.ctx, this.adamV, this.layout.count),
+      },
+    };
   }
 
   /** A GpuNerf that renders a field value (no training state). */
@@ -288,15 +353,17 @@ export class GpuNerf {
     }
   }
 
-  /** The box-mode ray of RayBatch.addRay, in normalised coordinates, into host slot r. */
+  /** The ray of RayBatch.addRay into host slot r: box mode in normalised coordinates clipped to the cube; contract mode divided by halfSize. */
   private setRay(r: number, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, jitter: number): void {
     const { scene, render } = this.config;
     const [cx, cy, cz] = scene.center;
-    const s = 1 / (2 * scene.halfSize);
-    const o = [(ox - cx) * s + 0.5, (oy - cy) * s + 0.5, (oz - cz) * s + 0.5];
+    const box = scene.mode === 'box';
+    const s = box ? 1 / (2 * scene.halfSize) : 1 / scene.halfSize;
+    const off = box ? 0.5 : 0;
+    const o = [(ox - cx) * s + off, (oy - cy) * s + off, (oz - cz) * s + off];
     const d = [dx * s, dy * s, dz * s];
     let t0 = render.near, t1 = render.far;
-    for (let a = 0; a < 3; a++) {
+    for (let a = 0; a < 3 && box; a++) {
       if (Math.abs(d[a]!) < 1e-12) {
         if (o[a]! < 0 || o[a]! > 1) t1 = -1;
         continue;
@@ -405,7 +472,7 @@ export class GpuNerf {
       const { scene, render } = this.config;
       k.rayGen.record(encoder, {
         plan: dev.plan, viewTable: dev.table, pixels: dev.pixels, rays: r.rays, raySh: r.raySh, background: r.background, target: r.target,
-      }, nRays, { center: scene.center, halfSize: scene.halfSize, near: render.near, far: render.far, step: this.stepSize, compositeBackground: compositeBg });
+      }, nRays, { mode: scene.mode === 'contract' ? 'contract' : 'box', center: scene.center, halfSize: scene.halfSize, near: render.near, far: render.far, step: this.stepSize, compositeBackground: compositeBg });
     }
     this.recordForward(encoder, nRays, capacity, true);
     k.march.recordLoss(encoder, r.rayOut, r.target, r.dropped, r.dColor, this.stats, nRays, 2 / (3 * nRays));

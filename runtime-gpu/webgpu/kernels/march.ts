@@ -1,6 +1,7 @@
 // Ray marching through the occupancy grid on WebGPU, with a fixed sample
 // budget per step and stream compaction (the GPU replacement of the CPU's
-// marching in waves, runtime-gpu/nerf/marcher.ts, box mode):
+// marching in waves, runtime-gpu/nerf/marcher.ts; box mode, and contract
+// mode with its growing step and mip-NeRF 360 contraction):
 //
 //   count   one thread per ray marches the whole ray through the occupied
 //           cells (empty cells are skipped to where the ray leaves them,
@@ -31,7 +32,7 @@ export const LOSS_STATS = 4;
 const SCAN_THREADS = 256;
 
 const MARCH_COMMON = /* wgsl */ `${THREAD_INDEX}
-struct Args { rays: u32, G: u32, capacity: u32, maxIter: u32, dt: f32, nSh: u32, p0: u32, p1: u32 }
+struct Args { rays: u32, G: u32, capacity: u32, maxIter: u32, dt: f32, nSh: u32, contract: u32, cone: f32 }
 @group(0) @binding(0) var<uniform> args: Args;
 @group(0) @binding(1) var<storage, read> rays: array<f32>;
 @group(0) @binding(2) var<storage, read> occupied: array<u32>;
@@ -42,7 +43,7 @@ fn occupiedAt(p: vec3<f32>) -> vec4<i32> {
   return vec4<i32>(c, i32(occupied[u32(c.x + G * (c.y + G * c.z))]));
 }
 
-// Marches ray r; calls emit(n, position, t) for its first limit samples; returns the sample count.
+// Marches ray r; calls emit(n, ray, position, t, delta) for its first limit samples; returns the sample count.
 fn march(r: u32, limit: u32, write: bool, first: u32) -> u32 {
   let o = vec3<f32>(rays[${RAY_IN}u * r], rays[${RAY_IN}u * r + 1u], rays[${RAY_IN}u * r + 2u]);
   let d = vec3<f32>(rays[${RAY_IN}u * r + 3u], rays[${RAY_IN}u * r + 4u], rays[${RAY_IN}u * r + 5u]);
@@ -52,12 +53,32 @@ fn march(r: u32, limit: u32, write: bool, first: u32) -> u32 {
   let G = f32(args.G);
   var t = t0;
   var n = 0u;
+  if (args.contract != 0u) {
+    // Contract mode (RayBatch.emitWave): the step grows with distance, the sample sits mid-step,
+    // q = o + t d (divided by halfSize) is contracted (L-inf, mip-NeRF 360), empty cells are stepped through.
+    let maxStep = dt * 1e4;
+    for (var it = 0u; it < args.maxIter; it++) {
+      if (n >= limit || t >= tEnd) { break; }
+      let step = clamp(t * args.cone, dt, maxStep);
+      let tm = t + 0.5 * step;
+      var q = o + tm * d;
+      let m = max(abs(q.x), max(abs(q.y), abs(q.z)));
+      if (m > 1.0) { q = q * ((2.0 - 1.0 / m) / m); }
+      let p = (q + vec3<f32>(2.0)) * 0.25;
+      if (occupiedAt(p).w != 0) {
+        if (write) { emit(first + n, r, p, tm, step); }
+        n++;
+      }
+      t += step;
+    }
+    return n;
+  }
   for (var it = 0u; it < args.maxIter; it++) {
     if (n >= limit || t >= tEnd) { break; }
     let p = o + t * d;
     let c = occupiedAt(p);
     if (c.w != 0) {
-      if (write) { emit(first + n, r, p, t); }
+      if (write) { emit(first + n, r, p, t, dt); }
       n++;
       t += dt;
     } else {
@@ -80,7 +101,7 @@ fn march(r: u32, limit: u32, write: bool, first: u32) -> u32 {
 
 export const MARCH_COUNT_WGSL = /* wgsl */ `${MARCH_COMMON}
 @group(0) @binding(3) var<storage, read_write> counts: array<u32>;
-fn emit(s: u32, r: u32, p: vec3<f32>, t: f32) {}
+fn emit(s: u32, r: u32, p: vec3<f32>, t: f32, delta: f32) {}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -97,11 +118,11 @@ export const MARCH_WRITE_WGSL = /* wgsl */ `${MARCH_COMMON}
 @group(0) @binding(6) var<storage, read_write> stepT: array<f32>;
 @group(0) @binding(7) var<storage, read_write> sh: array<f32>;
 
-fn emit(s: u32, r: u32, p: vec3<f32>, t: f32) {
+fn emit(s: u32, r: u32, p: vec3<f32>, t: f32, delta: f32) {
   positions[3u * s] = p.x;
   positions[3u * s + 1u] = p.y;
   positions[3u * s + 2u] = p.z;
-  stepT[2u * s] = args.dt;
+  stepT[2u * s] = delta;
   stepT[2u * s + 1u] = t;
   for (var k = 0u; k < args.nSh; k++) { sh[args.nSh * s + k] = raySh[args.nSh * r + k]; }
 }
@@ -118,7 +139,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /** One workgroup: rayRange = [exclusive prefix sum of counts, count]; rays past the capacity are dropped (count 0, flagged). */
 export const SCAN_WGSL = /* wgsl */ `
-struct Args { rays: u32, G: u32, capacity: u32, maxIter: u32, dt: f32, nSh: u32, p0: u32, p1: u32 }
+struct Args { rays: u32, G: u32, capacity: u32, maxIter: u32, dt: f32, nSh: u32, contract: u32, cone: f32 }
 @group(0) @binding(0) var<uniform> args: Args;
 @group(0) @binding(1) var<storage, read> counts: array<u32>;
 @group(0) @binding(2) var<storage, read_write> rayRange: array<u32>;
@@ -279,6 +300,8 @@ export interface MarchSettings {
   /** Upper bound on loop iterations per ray (samples plus empty-cell jumps). */
   maxIterations: number;
   nSh: number;
+  /** Contract mode: positions contracted, step clamp(t * cone, dt, 10^4 dt) (box mode when absent). */
+  contract?: { cone: number };
 }
 
 export class MarchKernels {
@@ -311,6 +334,8 @@ export class MarchKernels {
     u32[3] = m.maxIterations;
     f32[4] = m.dt;
     u32[5] = m.nSh;
+    u32[6] = m.contract ? 1 : 0;
+    f32[7] = m.contract?.cone ?? 0;
     return uniformBuffer(this.ctx, new Uint8Array(a), 'march-args');
   }
 

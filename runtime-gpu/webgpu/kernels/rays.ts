@@ -3,7 +3,8 @@
 // per ray) and the training views uploaded once (pixels packed RGBA8, one
 // pinhole camera each): the camera ray of rays.ts's pixelRay (OpenGL
 // convention, pixel centres at +0.5; views with OpenCV distortion stay on
-// the host path), the box clipping and jitter of RayBatch.addRay, the SH
+// the host path), the box clipping (or contract mode's scaling) and jitter
+// of RayBatch.addRay, the SH
 // encoding of sh.ts (degree 4), and the target re-composited over the
 // ray's background where the view has alpha, I' = I + (1 - a)(b - B).
 // Writes the buffers the march reads (RAY_IN floats, SH, background,
@@ -20,9 +21,9 @@ export const VIEW_TABLE = 20;
 
 export const RAYS_WGSL = /* wgsl */ `${THREAD_INDEX}
 struct Args {
-  rays: u32, composite: u32, p0: u32, p1: u32,
-  center: vec4<f32>,      // xyz: box centre; w: 1 / (2 halfSize)
-  clip: vec4<f32>,        // near, far, march step, _
+  rays: u32, composite: u32, contract: u32, p1: u32,
+  center: vec4<f32>,      // xyz: scene centre; w: 1 / (2 halfSize) (box), 1 / halfSize (contract)
+  clip: vec4<f32>,        // near, far, march step, origin offset (0.5 box, 0 contract)
   compositeBg: vec4<f32>, // the colour the RGBA images were composited on
 }
 @group(0) @binding(0) var<uniform> args: Args;
@@ -57,13 +58,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c = vec3<f32>(x, -y, -1.0);
   let d = normalize(vec3<f32>(dot(r0, c), dot(r1, c), dot(r2, c)));
   let origin = vec3<f32>(viewTable[v + 3u], viewTable[v + 7u], viewTable[v + 11u]);
-  // RayBatch.addRay, box mode: normalised origin and direction, slabs of the unit cube.
+  // RayBatch.addRay. Box mode: normalised origin and direction, slabs of the unit cube;
+  // contract mode: origin and direction divided by halfSize, from near to far.
   let s = args.center.w;
-  let on = (origin - args.center.xyz) * s + vec3<f32>(0.5);
+  let on = (origin - args.center.xyz) * s + vec3<f32>(args.clip.w);
   let dn = d * s;
   var t0 = args.clip.x;
   var t1 = args.clip.y;
-  for (var a = 0u; a < 3u; a++) {
+  for (var a = 0u; a < 3u && args.contract == 0u; a++) {
     if (abs(dn[a]) < 1e-12) {
       if (on[a] < 0.0 || on[a] > 1.0) { t1 = -1.0; }
       continue;
@@ -123,6 +125,7 @@ export interface RayGenBuffers {
 }
 
 export interface RayGenSettings {
+  mode: 'box' | 'contract';
   center: readonly number[];
   halfSize: number;
   near: number;
@@ -147,8 +150,10 @@ export class RayGenKernel {
     const u32 = new Uint32Array(a), f32 = new Float32Array(a);
     u32[0] = rays;
     u32[1] = s.compositeBackground ? 1 : 0;
-    f32.set([s.center[0]!, s.center[1]!, s.center[2]!, 1 / (2 * s.halfSize)], 4);
-    f32.set([s.near, s.far, s.step, 0], 8);
+    const contract = s.mode === 'contract';
+    u32[2] = contract ? 1 : 0;
+    f32.set([s.center[0]!, s.center[1]!, s.center[2]!, contract ? 1 / s.halfSize : 1 / (2 * s.halfSize)], 4);
+    f32.set([s.near, s.far, s.step, contract ? 0 : 0.5], 8);
     if (s.compositeBackground) f32.set([s.compositeBackground[0]!, s.compositeBackground[1]!, s.compositeBackground[2]!, 0], 12);
     const args = uniformBuffer(this.ctx, new Uint8Array(a), 'rays-args');
     this.kernel.record(encoder, this.kernel.bind([args, b.plan, b.viewTable, b.pixels, b.rays, b.raySh, b.background, b.target]), rays);
