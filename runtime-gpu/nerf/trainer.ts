@@ -64,8 +64,22 @@ export interface TrainSummary {
 
 const defaultNow = () => globalThis.performance?.now() ?? Date.now();
 
-/** Yields to the event loop so abort signals and progress consumers get a turn. */
-const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * Yields to the event loop so abort signals and progress consumers get a
+ * turn. Not setTimeout(0): Node delays it by at least 1 ms and browsers clamp
+ * nested timeouts to 4 ms, which would cost 2-6 % of a 70 ms step.
+ */
+const nextTick: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise<void>((resolve) => setImmediate(resolve))
+    : typeof MessageChannel === 'function'
+      ? (() => {
+          const channel = new MessageChannel();
+          const waiting: Array<() => void> = [];
+          channel.port1.onmessage = () => waiting.shift()?.();
+          return () => new Promise<void>((resolve) => { waiting.push(resolve); channel.port2.postMessage(0); });
+        })()
+      : () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
