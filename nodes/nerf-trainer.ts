@@ -1,6 +1,6 @@
 // NeRFTrainer: trains an instant-ngp-style radiance field (hash grid, small
 // MLPs, occupancy grid, volume rendering) on the train views of a Views
-// value, on the CPU. Writes <out>/<id>/field.ckpt (also every minute while
+// value, on the CPU or a WebGPU adapter (device). Writes <out>/<id>/field.ckpt (also every minute while
 // training, so a crashed run resumes), metrics.json and renders/<view>.png
 // for the evaluation views. The math and the file format: docs/nerf.md.
 
@@ -66,7 +66,7 @@ export const NeRFTrainer = defineNode({
     learningRate: { type: 'number', default: 0.02, min: 0, max: 1, description: 'Adam learning rate (held, then decayed to 5% over the budget)' },
     evalViews: { type: 'integer', default: 8, min: 0, description: 'evaluate on every n-th test view (0: no evaluation)' },
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.ckpt'], description: 'a field.ckpt to resume from; training is skipped when it already reached steps or maxSeconds' },
-    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train: cpu, webgpu (WGSL kernels; object scenes), or auto (webgpu on a hardware adapter, else cpu); cuda is not implemented yet' },
+    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train: cpu, webgpu (WGSL kernels), or auto (webgpu on a hardware adapter, else cpu); cuda is not implemented yet' },
     threads: { type: 'integer', default: 1, min: 0, max: 64, description: 'CPU threads (0: every core, at most 4); results are reproducible for a given seed and thread count' },
     evaluator: { type: 'enum', options: ['auto', 'onnxruntime', 'reference'], default: 'auto', advanced: true, description: 'MLP kernels: onnxruntime (fast) or the TypeScript reference' },
   },
@@ -97,43 +97,23 @@ export const NeRFTrainer = defineNode({
     );
     if (set.compositeBackground) config.render.background = set.compositeBackground;
     const seed = params.seed as number;
-    const gpu = await chooseDevice(ctx, device, config, params.checkpoint as string);
-    if (gpu) return trainOnWebGpu(ctx, gpu, { views, set, train, evaluation, evalSource, config, params });
+    const fingerprint = `${viewsFingerprint(train)}|seed=${seed}|rays=${params.raysPerBatch}|lr=${params.learningRate}`;
+    const resume = await readResume(ctx, params.checkpoint as string, config, fingerprint, steps, maxSeconds);
+    const gpu = await chooseDevice(ctx, device);
+    if (gpu) return trainOnWebGpu(ctx, gpu, { views, set, train, evaluation, evalSource, config, params, fingerprint, resume });
     const threads = resolveThreads(params.threads as number);
     if (threads === 1 && (params.threads as number) > 1) ctx.log('this platform runs no training threads: training on one');
     const options = { seed, raysPerBatch: params.raysPerBatch as number, shared: threads > 1 };
-    const fingerprint = `${viewsFingerprint(train)}|seed=${seed}|rays=${options.raysPerBatch}|lr=${params.learningRate}`;
     const layout = paramLayout(config);
     const { evaluator, fallback } = await createFieldEvaluator(config, layout, params.evaluator as EvaluatorChoice, 'cpu');
     if (fallback) ctx.log(fallback);
 
     // Resume from a checkpoint when one is given and matches.
     let nerf: Nerf | undefined;
-    let startStep = 0, startSeconds = 0;
-    const ckptPath = params.checkpoint as string;
-    if (ckptPath) {
-      const stat = await ctx.host.files.stat(ckptPath);
-      if (stat) {
-        let ckpt: Checkpoint;
-        try {
-          ckpt = decodeCheckpoint(await ctx.host.files.readFile(ckptPath), ckptPath);
-        } catch (e) {
-          if (e instanceof CheckpointError) throw new NodeError(e.message, { param: 'checkpoint', fix: 'point it at a field.ckpt written by NeRFTrainer, or clear it' });
-          throw e;
-        }
-        const mismatch = sameConfig(config, ckpt.field.config) ?? (ckpt.training && ckpt.training.fingerprint !== fingerprint ? 'it was trained on other views or with another seed, batch size or learning rate' : undefined);
-        if (mismatch) throw new NodeError(`checkpoint "${ckptPath}" does not match: ${mismatch}`, { param: 'checkpoint', fix: 'delete it or clear the checkpoint param to train from scratch' });
-        nerf = Nerf.fromCheckpoint(ckpt, evaluator, options);
-        nerf.setTrainingSet(set);
-        startStep = ckpt.training?.step ?? ckpt.field.provenance.steps;
-        startSeconds = ckpt.training?.seconds ?? ckpt.field.provenance.seconds;
-        if (!ckpt.training) {
-          // A field without training state: use it as it is.
-          startStep = Math.max(startStep, steps);
-          startSeconds = Math.max(startSeconds, maxSeconds);
-        }
-        ctx.log(`resuming from ${ckptPath} at step ${startStep} (${startSeconds.toFixed(1)} s)`);
-      } else ctx.log(`checkpoint ${ckptPath} does not exist yet: training from scratch`);
+    const startStep = resume?.startStep ?? 0, startSeconds = resume?.startSeconds ?? 0;
+    if (resume) {
+      nerf = Nerf.fromCheckpoint(resume.ckpt, evaluator, options);
+      nerf.setTrainingSet(set);
     }
     if (!nerf) {
       nerf = new Nerf(config, evaluator, options);
@@ -192,28 +172,58 @@ export const NeRFTrainer = defineNode({
   },
 });
 
+interface Resume {
+  ckpt: Checkpoint;
+  startStep: number;
+  startSeconds: number;
+}
+
+/**
+ * The checkpoint to resume from (either device's: the format and the
+ * fingerprint are the same), or undefined when none is given or it does not
+ * exist yet; a NodeError when it is unreadable or does not match.
+ */
+async function readResume(ctx: NodeContext<SamnerfHost>, ckptPath: string, config: FieldConfig, fingerprint: string, steps: number, maxSeconds: number): Promise<Resume | undefined> {
+  if (!ckptPath) return undefined;
+  const stat = await ctx.host.files.stat(ckptPath);
+  if (!stat) {
+    ctx.log(`checkpoint ${ckptPath} does not exist yet: training from scratch`);
+    return undefined;
+  }
+  let ckpt: Checkpoint;
+  try {
+    ckpt = decodeCheckpoint(await ctx.host.files.readFile(ckptPath), ckptPath);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new NodeError(e.message, { param: 'checkpoint', fix: 'point it at a field.ckpt written by NeRFTrainer, or clear it' });
+    throw e;
+  }
+  const mismatch = sameConfig(config, ckpt.field.config) ?? (ckpt.training && ckpt.training.fingerprint !== fingerprint ? 'it was trained on other views or with another seed, batch size or learning rate' : undefined);
+  if (mismatch) throw new NodeError(`checkpoint "${ckptPath}" does not match: ${mismatch}`, { param: 'checkpoint', fix: 'delete it or clear the checkpoint param to train from scratch' });
+  let startStep = ckpt.training?.step ?? ckpt.field.provenance.steps;
+  let startSeconds = ckpt.training?.seconds ?? ckpt.field.provenance.seconds;
+  if (!ckpt.training) {
+    // A field without training state: use it as it is.
+    startStep = Math.max(startStep, steps);
+    startSeconds = Math.max(startSeconds, maxSeconds);
+  }
+  ctx.log(`resuming from ${ckptPath} at step ${startStep} (${startSeconds.toFixed(1)} s)`);
+  return { ckpt, startStep, startSeconds };
+}
+
 /**
  * The WebGPU context to train on, or undefined for the CPU path. webgpu:
  * the adapter or a NodeError saying what is missing. auto: webgpu only on a
  * hardware adapter (a software one, SwiftShader, is far slower than the CPU
- * path), for box-mode scenes, and without a checkpoint to resume (the GPU
- * path does not resume training yet); otherwise cpu, saying why.
+ * path); otherwise cpu, saying why.
  */
-async function chooseDevice(ctx: NodeContext<SamnerfHost>, device: string, config: FieldConfig, checkpoint: string): Promise<GpuContext | undefined> {
+async function chooseDevice(ctx: NodeContext<SamnerfHost>, device: string): Promise<GpuContext | undefined> {
   if (device === 'cpu') return undefined;
-  const why = config.scene.mode !== 'box' ? `this scene uses the '${config.scene.mode}' mapping, which the WebGPU runtime does not train yet`
-    : checkpoint ? 'the WebGPU runtime does not resume from checkpoints yet' : undefined;
   if (device === 'webgpu') {
-    if (why) throw new NodeError(`cannot train on webgpu: ${why}`, { param: 'device', fix: 'set device to cpu or auto' });
     try {
       return await acquireWebGpu();
     } catch (e) {
       throw new NodeError(`cannot train on webgpu: ${(e as Error).message}`, { param: 'device', fix: 'set device to cpu or auto (auto falls back to the CPU)' });
     }
-  }
-  if (why) {
-    ctx.log(`device auto: training on the CPU (${why})`);
-    return undefined;
   }
   try {
     return await acquireWebGpu({ requireHardware: true });
@@ -231,23 +241,47 @@ interface GpuRun {
   evalSource: string;
   config: FieldConfig;
   params: Record<string, unknown>;
+  fingerprint: string;
+  resume?: Resume;
 }
 
-/** The WebGPU path: the same loop, evaluation and outputs as the CPU path (the checkpoint holds the field, not the training state). */
+/**
+ * The WebGPU path: the same loop, evaluation and outputs as the CPU path;
+ * resumes from a checkpoint of either device, and writes field.ckpt with
+ * the training state (parameters and Adam moments read back) every 60 s
+ * and at the end, so the CPU can continue what the GPU trained and back.
+ */
 async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run: GpuRun): Promise<{ field: RadianceFieldValue }> {
-  const { views, set, train, evaluation, evalSource, config, params } = run;
+  const { views, set, train, evaluation, evalSource, config, params, fingerprint, resume } = run;
   const seed = params.seed as number;
   const steps = params.steps as number, maxSeconds = params.maxSeconds as number;
-  const nerf = await GpuNerf.create(gpu, config, { seed, raysPerBatch: params.raysPerBatch as number });
+  const options = { seed, raysPerBatch: params.raysPerBatch as number };
+  let nerf: GpuNerf;
+  try {
+    nerf = resume ? await GpuNerf.fromCheckpoint(gpu, resume.ckpt, options) : await GpuNerf.create(gpu, config, options);
+  } catch (e) {
+    throw new NodeError(`cannot train on webgpu: ${(e as Error).message}`, { param: 'device', fix: 'set device to cpu or auto' });
+  }
   try {
     nerf.setTrainingSet(set);
     ctx.log(`training on ${train.length} views (${set.pixels} pixels), ${nerf.layout.count} parameters, WebGPU on ${adapterName(gpu.adapter)}; evaluation on ${evaluation.length} views (${evalSource})`);
     const provenance = (s: { steps: number; seconds: number }, psnrTest?: number): RadianceFieldValue['provenance'] => ({ steps: s.steps, seconds: s.seconds, seed, source: views.source, psnrTest });
+    const startStep = resume?.startStep ?? 0, startSeconds = resume?.startSeconds ?? 0;
+    let lastSave = startSeconds;
+    const save = async (s: { step: number; seconds: number }, psnrTest?: number) => {
+      const ckpt = await nerf.toCheckpoint(views.bounds, provenance({ steps: s.step, seconds: s.seconds }, psnrTest), { ...s, fingerprint });
+      await ctx.host.output.write(ctx.nodeId, 'field.ckpt', encodeCheckpoint(ckpt));
+      return ckpt.field;
+    };
     const summary = await trainNerf(asTrainable(nerf), {
-      steps, maxSeconds, learningRate: params.learningRate as number, signal: ctx.signal,
-      onProgress(p) {
+      steps, maxSeconds, learningRate: params.learningRate as number, signal: ctx.signal, startStep, startSeconds,
+      async onProgress(p) {
         ctx.progress(Math.round(p.fraction * 1000), 1000,
           `step ${p.step} · loss ${p.loss.toExponential(2)} · PSNR ${p.psnr.toFixed(2)} dB · ${Math.round(p.raysPerSecond)} rays/s · ${p.occupiedCells} occupied cells`);
+        if (p.seconds - lastSave >= 60) {
+          lastSave = p.seconds;
+          await save({ step: p.step, seconds: p.seconds });
+        }
       },
     });
     let psnrTest: number | null = null;
@@ -263,8 +297,7 @@ async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run
       psnrTest = result.psnr;
       ctx.log(`test PSNR ${result.psnr.toFixed(2)} dB over ${evaluation.length} views (${result.seconds.toFixed(1)} s to render)`);
     }
-    const field = await nerf.toValue(views.bounds, provenance(summary, psnrTest ?? undefined));
-    await ctx.host.output.write(ctx.nodeId, 'field.ckpt', encodeCheckpoint({ field, hull: nerf.grid.hull?.slice() }));
+    const field = await save({ step: summary.steps, seconds: summary.seconds }, psnrTest ?? undefined);
     await writeMetrics(ctx, summary, psnrTest, evaluation, evalSource, `webgpu (${adapterName(gpu.adapter)})`, nerf.layout.count);
     return { field };
   } finally {

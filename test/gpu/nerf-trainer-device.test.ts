@@ -1,7 +1,7 @@
 // NeRFTrainer's device param: webgpu without an adapter fails with the
 // reason and the fix; auto falls back to the CPU and says why (no adapter,
 // or only a software one); webgpu on SwiftShader trains and writes the same
-// outputs as the CPU path.
+// outputs as the CPU path, and its checkpoint resumes on either device.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { defineNode, Executor, validateGraph, type EngineEvent, type GraphJson, type ViewsValue } from '../../engine';
 import { createNodeHost } from '../../cli/node-host';
 import { createNodeRegistry } from '../../nodes';
+import { decodeCheckpoint } from '../../runtime-gpu/nerf/checkpoint';
 import { setWebGpuProvider } from '../../runtime-gpu/webgpu/platform';
 import { registerWebGpuNode } from '../../runtime-gpu/webgpu/node';
 import { sphereScene } from '../nerf/sphere-scene';
@@ -26,13 +27,13 @@ function registry(views: ViewsValue) {
   return createNodeRegistry().register(Scene);
 }
 
-async function train(device: string, withoutProvider = false) {
+async function train(device: string, withoutProvider = false, extra: Record<string, unknown> = {}) {
   const g: GraphJson = {
     format: 'samnerf.graph',
     version: 1,
     nodes: [
       { id: 'scene', type: 'TestViews' },
-      { id: 'nerf', type: 'NeRFTrainer', params: { hashLevels: 4, log2TableSize: 12, raysPerBatch: 128, steps: 12, maxSeconds: 0, evalViews: 1, device } },
+      { id: 'nerf', type: 'NeRFTrainer', params: { hashLevels: 4, log2TableSize: 12, raysPerBatch: 128, steps: 12, maxSeconds: 0, evalViews: 1, device, ...extra } },
     ],
     edges: [{ from: 'scene.views', to: 'nerf.views' }],
   };
@@ -85,8 +86,23 @@ describe('NeRFTrainer device selection', () => {
       expect(metrics.steps).toBe(12);
       expect(metrics.evaluator).toMatch(/^webgpu/);
       expect(metrics.psnr_test).toBeGreaterThan(10);
-      expect(existsSync(join(r.out, 'nerf', 'field.ckpt'))).toBe(true);
       expect(existsSync(join(r.out, 'nerf', 'renders', 'test', 'v_0.png'))).toBe(true);
-    }, 240_000);
+      // The checkpoint holds the training state: webgpu resumes it, and so does the CPU.
+      const ckptPath = join(r.out, 'nerf', 'field.ckpt');
+      const ckpt = decodeCheckpoint(new Uint8Array(readFileSync(ckptPath)));
+      expect(ckpt.training).toMatchObject({ step: 12, adamStep: 12 });
+      const more = await train('webgpu', false, { steps: 16, checkpoint: ckptPath });
+      expect(more.result.status, JSON.stringify([...more.result.failures.values()].map((f) => f.message))).toBe('done');
+      expect(more.logs.join('\n')).toMatch(/resuming from .*field\.ckpt at step 12/);
+      expect(JSON.parse(readFileSync(join(more.out, 'nerf', 'metrics.json'), 'utf8')).steps).toBe(16);
+      expect(decodeCheckpoint(new Uint8Array(readFileSync(join(more.out, 'nerf', 'field.ckpt')))).training).toMatchObject({ step: 16, adamStep: 16 });
+      const onCpu = await train('cpu', false, { steps: 16, checkpoint: ckptPath });
+      expect(onCpu.logs.join('\n')).toMatch(/resuming from .*field\.ckpt at step 12/);
+      const cpuMetrics = JSON.parse(readFileSync(join(onCpu.out, 'nerf', 'metrics.json'), 'utf8'));
+      expect(cpuMetrics.steps).toBe(16);
+      // Same rays and state from step 12: the two devices' continuations score alike.
+      const gpuMetrics = JSON.parse(readFileSync(join(more.out, 'nerf', 'metrics.json'), 'utf8'));
+      expect(Math.abs(cpuMetrics.psnr_test - gpuMetrics.psnr_test)).toBeLessThan(0.5);
+    }, 360_000);
   });
 });
