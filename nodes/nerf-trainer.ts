@@ -216,19 +216,19 @@ async function readResume(ctx: NodeContext<SamnerfHost>, ckptPath: string, confi
  * hardware adapter (a software one, SwiftShader, is far slower than the CPU
  * path); otherwise cpu, saying why.
  */
-async function chooseDevice(ctx: NodeContext<SamnerfHost>, device: string): Promise<GpuContext | undefined> {
+export async function chooseDevice(ctx: NodeContext<SamnerfHost>, device: string, verb = 'train'): Promise<GpuContext | undefined> {
   if (device === 'cpu') return undefined;
   if (device === 'webgpu') {
     try {
       return await acquireWebGpu();
     } catch (e) {
-      throw new NodeError(`cannot train on webgpu: ${(e as Error).message}`, { param: 'device', fix: 'set device to cpu or auto (auto falls back to the CPU)' });
+      throw new NodeError(`cannot ${verb} on webgpu: ${(e as Error).message}`, { param: 'device', fix: 'set device to cpu or auto (auto falls back to the CPU)' });
     }
   }
   try {
     return await acquireWebGpu({ requireHardware: true });
   } catch (e) {
-    ctx.log(`device auto: training on the CPU (${(e as Error).message})`);
+    ctx.log(`device auto: ${verb === 'train' ? 'training' : 'rendering'} on the CPU (${(e as Error).message})`);
     return undefined;
   }
 }

@@ -2,7 +2,8 @@
 // (one split) or along an orbit around the scene, and writes per frame
 // rgb/<name>.png, depth/<name>.png (colour-mapped z-depth), acc/<name>.png
 // (accumulated opacity), an animated preview.png (APNG) of the RGB frames,
-// and renders.json (PSNR per frame when the views have images).
+// and renders.json (PSNR per frame when the views have images). On the CPU
+// or a WebGPU adapter (device; the same kernels as NeRFTrainer's webgpu).
 
 import { defineNode, NodeError, type NodeContext } from '../engine';
 import type { Camera, ImageValue, RadianceFieldValue, View, ViewsValue } from '../engine/values';
@@ -13,8 +14,13 @@ import { createFieldEvaluator } from '../runtime-gpu/nerf/evaluators';
 import { Nerf, type RenderOutput } from '../runtime-gpu/nerf/nerf';
 import { cameraCenter, lookAt } from '../runtime-gpu/nerf/rays';
 import { psnrFromMse, renderMse, renderToRgb8 } from '../runtime-gpu/nerf/trainer';
+import { adapterName } from '../runtime-gpu/webgpu/device';
+import { GpuNerf } from '../runtime-gpu/webgpu/gpu-nerf';
 import type { SamnerfHost } from './host';
+import { chooseDevice } from './nerf-trainer';
 import { checkRgb } from './params';
+
+export const RENDER_DEVICES = ['auto', 'cpu', 'webgpu'] as const;
 
 interface Frame {
   name: string;
@@ -93,6 +99,7 @@ export const ViewRenderer = defineNode({
     fov: { type: 'number', default: 0, min: 0, max: 170, description: 'orbit horizontal field of view in degrees (0: the views\', else 40)' },
     background: { type: 'json', shape: '[r, g, b] (0-255) or null', default: null, description: 'colour behind the field (null: the one it was trained with)', check: (v) => (v === null ? undefined : checkRgb(v)) },
     frameMs: { type: 'integer', default: 100, min: 10, max: 10000, description: 'preview frame duration in milliseconds' },
+    device: { type: 'enum', options: RENDER_DEVICES, default: 'auto', description: 'where to render: cpu, webgpu (WGSL kernels), or auto (webgpu on a hardware adapter, else cpu)' },
   },
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const field = inputs.field as RadianceFieldValue;
@@ -144,10 +151,28 @@ export const ViewRenderer = defineNode({
     const bgParam = params.background as number[] | null;
     const background = bgParam ? bgParam.map((x) => x / 255) : field.config.render.background;
 
-    const layout = paramLayout(field.config);
-    const { evaluator, fallback } = await createFieldEvaluator(field.config, layout, 'auto', 'cpu');
-    if (fallback) ctx.log(fallback);
-    const nerf = Nerf.fromValue(field, evaluator);
+    const gpu = await chooseDevice(ctx, params.device as string, 'render');
+    let nerf: Pick<Nerf, 'renderCamera'>;
+    let dispose: () => Promise<void> | void;
+    if (gpu) {
+      let g: GpuNerf;
+      try {
+        g = await GpuNerf.fromValue(gpu, field);
+      } catch (e) {
+        throw new NodeError(`cannot render on webgpu: ${(e as Error).message}`, { param: 'device', fix: 'set device to cpu or auto' });
+      }
+      ctx.log(`rendering ${frames.length} frames with WebGPU on ${adapterName(gpu.adapter)}`);
+      nerf = g;
+      dispose = () => g.dispose();
+    } else {
+      const layout = paramLayout(field.config);
+      const { evaluator, fallback } = await createFieldEvaluator(field.config, layout, 'auto', 'cpu');
+      if (fallback) ctx.log(fallback);
+      nerf = Nerf.fromValue(field, evaluator);
+      dispose = async () => {
+        await evaluator.dispose?.();
+      };
+    }
     const renders: RenderOutput[] = [];
     const rgbFrames: Uint8Array[] = [];
     const report: Array<{ name: string; psnr?: number }> = [];
@@ -168,7 +193,7 @@ export const ViewRenderer = defineNode({
         report.push({ name: frame.name, psnr: image && image.width === width && image.height === height ? round(psnrFromMse(renderMse(render, image))) : undefined });
       }
     } finally {
-      await evaluator.dispose?.();
+      await dispose();
     }
     const depths = colorDepth(renders);
     for (const [i, frame] of frames.entries()) {
