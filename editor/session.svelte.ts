@@ -400,7 +400,13 @@ export class EditorSession implements NodeActions {
       this.say('error', `No ${LIFT_NODE_TYPE} node is wired to ${node}: add one (views and field from this pipeline) to record 3D prompts`);
       return false;
     }
-    const lifted = await this.api.liftOrbit(node, orbit, size, x, y, target.minAccumulation);
+    let lifted;
+    try {
+      lifted = await this.api.liftOrbit(node, orbit, size, x, y, target.minAccumulation);
+    } catch (e) {
+      this.say('error', `No 3D prompt added: ${(e as Error).message}`);
+      return false;
+    }
     if (!lifted.ok) {
       this.say('error', `No 3D prompt added: ${lifted.reason}`);
       return false;

@@ -8,7 +8,8 @@ import { registerOrtWeb } from '../../runtime-gpu/backends/ort-web';
 import { browserImageCodec } from '../../runtime-gpu/image/codec-browser';
 import { createBrowserHost } from './browser-host';
 import { EngineService } from './engine-service';
-import { probeWebGpu } from './field-renderers';
+import { FieldRenderers, probeWebGpu } from './field-renderers';
+import { acquireWebGpu } from '../../runtime-gpu/webgpu/platform';
 import type { EngineApi, Remoteable, RunSummary, UiEvent } from './protocol';
 import { createWorkerRegistry } from './worker-registry';
 
@@ -22,7 +23,14 @@ registerOrtWeb();
 
 // Exposed at once, without top-level await: a message that arrives while a
 // module worker is still evaluating can be lost. Calls wait for the registry.
-const ready = createWorkerRegistry().then((registry) => new EngineService(registry, createBrowserHost(appBase, browserImageCodec)));
+const ready = createWorkerRegistry().then((registry) => new EngineService(
+    registry,
+    createBrowserHost(appBase, browserImageCodec),
+    browserImageCodec,
+    // The orbit view's CPU path runs the field's MLPs on onnxruntime-web's wasm (it has no 'cpu' device).
+    new FieldRenderers({ acquire: (o) => acquireWebGpu(o), cpuDevice: 'wasm' }),
+  ),
+);
 
 const api: Remoteable<EngineApi> = {
   describe: async () => (await ready).describe(),

@@ -7,7 +7,11 @@
 // latest field keeps its GpuNerf.
 
 import type { Camera, RadianceFieldValue } from '../../engine/values';
-import { fieldRenderer } from '../../nodes/lock3d/field-render';
+import type { DepthRender } from '../../nodes/lock3d/geometry';
+import type { Device } from '../../runtime-gpu/backend';
+import { paramLayout } from '../../runtime-gpu/nerf/config';
+import { createFieldEvaluator } from '../../runtime-gpu/nerf/evaluators';
+import { Nerf } from '../../runtime-gpu/nerf/nerf';
 import { adapterName, describeAdapter, type GpuContext } from '../../runtime-gpu/webgpu/device';
 import type { CameraRenderer } from './orbit-render';
 
@@ -40,6 +44,8 @@ export interface FieldRendererEntry {
 
 export interface RendererDeps {
   acquire: (options: { requireHardware?: boolean }) => Promise<GpuContext>;
+  /** The onnxruntime device for the MLPs on the CPU path: 'wasm' in a browser (onnxruntime-web), 'cpu' in Node. */
+  cpuDevice?: Device;
   /** The GPU renderer of a field (GpuNerf.fromValue), loaded lazily so CPU-only use never compiles kernels. */
   gpuRenderer?: (ctx: GpuContext, field: RadianceFieldValue) => Promise<{ render: CameraRenderer; dispose(): void }>;
 }
@@ -87,11 +93,24 @@ export class FieldRenderers {
   private cpuRenderer(field: RadianceFieldValue, device: string): Promise<FieldRendererEntry> {
     let entry = this.cpu.get(field);
     if (!entry) {
-      entry = fieldRenderer(field).then((render) => ({ render, device: 'cpu' }));
+      entry = this.makeCpuRenderer(field);
       this.cpu.set(field, entry);
       entry.catch(() => this.cpu.delete(field));
     }
-    return entry.then((e) => ({ ...e, device }));
+    return entry.then((e) => ({ ...e, device: `${device} · ${e.device}` }));
+  }
+
+  /** The CPU Nerf over onnxruntime (wasm in a browser) when it loads, else the TypeScript reference; one render at a time. */
+  private async makeCpuRenderer(field: RadianceFieldValue): Promise<FieldRendererEntry> {
+    const { evaluator } = await createFieldEvaluator(field.config, paramLayout(field.config), 'auto', this.deps.cpuDevice ?? 'cpu');
+    const nerf = Nerf.fromValue(field, evaluator);
+    let queue: Promise<unknown> = Promise.resolve();
+    const render = (camera: Camera, signal?: AbortSignal): Promise<DepthRender> => {
+      const run = queue.then(() => nerf.renderCamera(camera, { signal }));
+      queue = run.catch(() => undefined);
+      return run;
+    };
+    return { render, device: evaluator.name };
   }
 
   private gpuRendererFor(ctx: GpuContext, field: RadianceFieldValue): Promise<FieldRendererEntry> {

@@ -41,14 +41,14 @@ export interface LaunchedBrowser {
 }
 
 /** A fresh profile each time (playwright passes it as --user-data-dir). */
-export async function launchChromium(): Promise<LaunchedBrowser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<LaunchedBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'samnerf-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1500, height: 950 },
     acceptDownloads: true,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
   });
   return {
     context,
