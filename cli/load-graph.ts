@@ -14,7 +14,7 @@ export interface LoadedGraph {
   validation?: ValidationResult;
 }
 
-export async function readGraphFile(file: string, registry: NodeRegistry, overrides: string[] = []): Promise<LoadedGraph> {
+export async function readGraphFile(file: string, registry: NodeRegistry, overrides: string[] = [], options: { device?: string; notes?: string[] } = {}): Promise<LoadedGraph> {
   const path = resolve(file);
   let text: string;
   try {
@@ -24,7 +24,9 @@ export async function readGraphFile(file: string, registry: NodeRegistry, overri
   }
   const loaded = loadGraph(text, registry);
   if (!loaded.graph || loaded.errors.length > 0) return { path, graph: loaded.graph, errors: loaded.errors, upgraded: loaded.upgraded };
-  const graph = applyOverrides(loaded.graph, overrides, registry);
+  // --device first, so a --set node.device=... still wins for that node.
+  const withDevice = options.device === undefined ? loaded.graph : applyDevice(loaded.graph, options.device, registry, options.notes);
+  const graph = applyOverrides(withDevice, overrides, registry);
   const validation = validateGraph(graph, registry, { baseDir: dirname(path) });
   return { path, graph, errors: validation.errors, upgraded: loaded.upgraded, validation };
 }
@@ -48,4 +50,22 @@ export function applyOverrides(graph: GraphJson, overrides: string[], registry: 
 
 export function formatErrors(errors: GraphError[]): string {
   return errors.map((e) => `  [${e.code}] ${e.message}`).join('\n');
+}
+
+/**
+ * `--device <d>`: sets the `device` param of every node whose type has one
+ * that offers d (NeRFTrainer, ViewRenderer, ...). A node whose device param
+ * does not offer d keeps its own value, with a note saying so.
+ */
+export function applyDevice(graph: GraphJson, device: string, registry: NodeRegistry, notes: string[] = []): GraphJson {
+  const nodes = graph.nodes.map((n) => {
+    const spec = registry.get(n.type)?.params.device;
+    if (!spec || spec.type !== 'enum') return n;
+    if (!spec.options.includes(device)) {
+      notes.push(`--device ${device}: node ${n.id} (${n.type}) offers ${spec.options.join(', ')}; it keeps device ${String(n.params?.device ?? spec.default)}`);
+      return n;
+    }
+    return { ...n, params: { ...(n.params ?? {}), device } };
+  });
+  return { ...graph, nodes };
 }
