@@ -142,6 +142,8 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     await page.mouse.move(stage.x + stage.width / 2 + 70, stage.y + stage.height / 2 + 15, { steps: 4 });
     await page.mouse.up();
     await expect.poll(canvasVersion, { timeout: 30_000 }).toBeGreaterThan(before);
+    await page.waitForSelector('[data-testid=orbit-canvas][data-width="96"]', { timeout: 30_000 });
+    console.log(`draft orbit frame while dragging: ${(await page.textContent('[data-testid=orbit-caption]'))!.trim()}`);
     // The sharp frame comes IDLE_MS (250 ms) after the last move.
     await page.waitForTimeout(400);
     await expect
