@@ -394,7 +394,7 @@ export class EditorSession implements NodeActions {
    * appended to the LiftPrompts node's worldPoints (an undo step; re-runs
    * like any edit). Empty space is refused with the reason.
    */
-  async addWorldPoint(node: string, orbit: Orbit, size: number, x: number, y: number, background: boolean): Promise<boolean> {
+  async addWorldPoint(node: string, orbit: Orbit, size: number, x: number, y: number, background: boolean, object = 1): Promise<boolean> {
     const target = this.worldPointTarget(node);
     if (!target) {
       this.say('error', `No ${LIFT_NODE_TYPE} node is wired to ${node}: add one (views and field from this pipeline) to record 3D prompts`);
@@ -412,8 +412,8 @@ export class EditorSession implements NodeActions {
       return false;
     }
     const xyz = lifted.xyz.map((c) => Math.round(c * 1e4) / 1e4) as [number, number, number];
-    this.setParam(target.node, WORLD_POINTS_PARAM, [...target.points, { xyz, label: background ? 0 : 1, object: 1 }]);
-    this.say('info', `${background ? 'Background' : 'Object'} point (${xyz.map((c) => c.toFixed(3)).join(', ')}) added to ${target.node}.${WORLD_POINTS_PARAM}`);
+    this.setParam(target.node, WORLD_POINTS_PARAM, [...target.points, { xyz, label: background ? 0 : 1, object }]);
+    this.say('info', `${background ? 'Background' : `Object ${object}`} point (${xyz.map((c) => c.toFixed(3)).join(', ')}) added to ${target.node}.${WORLD_POINTS_PARAM}`);
     return true;
   }
 

@@ -217,6 +217,14 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     await page.mouse.click(stage.x + toCss(u), stage.y + toCss(v));
     await page.keyboard.up('Shift');
     await expect.poll(async () => ((await params('lift')).worldPoints as Array<{ label: number }>).map((p) => p.label), { timeout: 30_000 }).toEqual([1, 0]);
+    // Another prompt group: the panel's object field.
+    await page.fill('[data-testid=orbit-object]', '2');
+    await page.locator('[data-testid=orbit-object]').blur();
+    await page.mouse.click(stage.x + toCss(u), stage.y + toCss(v));
+    await expect
+      .poll(async () => ((await params('lift')).worldPoints as Array<{ label: number; object: number }>).map((p) => [p.label, p.object]), { timeout: 30_000 })
+      .toEqual([[1, 1], [0, 1], [1, 2]]);
+    await waitStatus('lift', 'done', 60_000);
     await page.screenshot({ path: join(ARTIFACTS, 'editor-orbit-click.png') });
     expect(pageErrors).toEqual([]);
   }, 240_000);
