@@ -38,7 +38,9 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
   const pageErrors: string[] = [];
 
   const graph = () => page.evaluate(() => (window as unknown as { samnerf: { toGraph(): GraphJson } }).samnerf.toGraph());
-  const params = async (id: string) => (await graph()).nodes.find((n) => n.id === id)!.params ?? {};
+  const paramsOf = async (p: Page, id: string) =>
+    (await p.evaluate(() => (window as unknown as { samnerf: { toGraph(): GraphJson } }).samnerf.toGraph())).nodes.find((n) => n.id === id)!.params ?? {};
+  const params = (id: string) => paramsOf(page, id);
   const waitStatus = (id: string, pattern: string, timeout = 30_000) => page.waitForSelector(`[data-testid=node-${id}][data-status=${pattern}]`, { timeout });
   const canvasVersion = async () => Number((await page.getAttribute('[data-testid=orbit-canvas]', 'data-version')) ?? 0);
   const pixels = () =>
@@ -46,6 +48,39 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
       const c = document.querySelector<HTMLCanvasElement>('[data-testid=orbit-canvas]')!;
       return { width: c.width, height: c.height, data: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
     });
+
+  async function openScene(p: Page, steps: number) {
+    const folder = basename(t.dir);
+    const g: GraphJson = {
+      format: 'samnerf.graph',
+      version: 1,
+      name: 'orbit',
+      nodes: [
+        { id: 'data', type: 'ImageLoader', version: 1, params: { path: folder, splits: 'train,test' }, ui: { x: 0, y: 0 } },
+        {
+          id: 'nerf',
+          type: 'NeRFTrainer',
+          version: 1,
+          params: { steps, maxSeconds: 40, raysPerBatch: 256, hashLevels: 8, log2TableSize: 14, evalViews: 0 },
+          ui: { x: 340, y: 0 },
+        },
+        { id: 'lift', type: 'LiftPrompts', version: 1, params: {}, ui: { x: 680, y: 0 } },
+      ],
+      edges: [
+        { from: 'data.views', to: 'nerf.views' },
+        { from: 'data.views', to: 'lift.views' },
+        { from: 'nerf.field', to: 'lift.field' },
+      ],
+    };
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = join(ARTIFACTS, 'orbit-graph.json');
+    writeFileSync(file, JSON.stringify(g));
+    await p.setInputFiles('[data-testid=open-file]', file);
+    await p.waitForSelector('[data-testid=node-lift]');
+    // The dataset goes to the worker as a folder.
+    await p.setInputFiles('[data-testid=folder-data-path]', t.dir);
+    await expect.poll(async () => (await paramsOf(p, 'data')).path).toBe(folder);
+  }
 
   beforeAll(async () => {
     t = await makeScene({ views: 24, size: 64, seed: 3 });
@@ -72,36 +107,7 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
   });
 
   it('trains a tiny field on an uploaded scene; webgpu without an adapter fails on the node, naming the menu; the saved graph keeps its device', async () => {
-    const folder = basename(t.dir);
-    const g: GraphJson = {
-      format: 'samnerf.graph',
-      version: 1,
-      name: 'orbit',
-      nodes: [
-        { id: 'data', type: 'ImageLoader', version: 1, params: { path: folder, splits: 'train,test' }, ui: { x: 0, y: 0 } },
-        {
-          id: 'nerf',
-          type: 'NeRFTrainer',
-          version: 1,
-          params: { steps: 150, maxSeconds: 40, raysPerBatch: 256, hashLevels: 8, log2TableSize: 14, evalViews: 0 },
-          ui: { x: 340, y: 0 },
-        },
-        { id: 'lift', type: 'LiftPrompts', version: 1, params: {}, ui: { x: 680, y: 0 } },
-      ],
-      edges: [
-        { from: 'data.views', to: 'nerf.views' },
-        { from: 'data.views', to: 'lift.views' },
-        { from: 'nerf.field', to: 'lift.field' },
-      ],
-    };
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = join(ARTIFACTS, 'orbit-graph.json');
-    writeFileSync(file, JSON.stringify(g));
-    await page.setInputFiles('[data-testid=open-file]', file);
-    await page.waitForSelector('[data-testid=node-lift]');
-    // The dataset goes to the worker as a folder.
-    await page.setInputFiles('[data-testid=folder-data-path]', t.dir);
-    await expect.poll(async () => (await params('data')).path).toBe(folder);
+    await openScene(page, 150);
 
     await page.selectOption('[data-testid=device-menu]', 'webgpu');
     await page.click('[data-testid=run]');
@@ -229,20 +235,56 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     expect(pageErrors).toEqual([]);
   }, 240_000);
 
-  it('with --enable-unsafe-webgpu the worker finds Chromium\'s software adapter (SwiftShader)', async () => {
+  it('with --enable-unsafe-webgpu: the worker finds SwiftShader (software); device webgpu trains and the 3D view renders and lifts on it', async () => {
     const gpuBrowser = await launchChromium(['--enable-unsafe-webgpu']);
     try {
       const p = await gpuBrowser.context.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
       await p.goto(served.url);
       const adapter = p.locator('[data-testid=gpu-adapter]');
       await expect.poll(() => adapter.getAttribute('data-state'), { timeout: 30_000 }).not.toBe('unknown');
-      const state = await adapter.getAttribute('data-state');
       console.log(`with --enable-unsafe-webgpu: ${await adapter.textContent()}`);
-      expect(state).toBe('available');
+      expect(await adapter.getAttribute('data-state')).toBe('available');
       expect(await adapter.getAttribute('data-software')).toBe('true');
-      expect(await adapter.textContent()).toMatch(/WebGPU: .*\(software\)/);
+      expect(await adapter.textContent()).toMatch(/WebGPU: .*swiftshader.*\(software\)/i);
+
+      // SwiftShader runs the WGSL kernels on the CPU, slowly: a handful of steps.
+      await openScene(p, 6);
+      await p.selectOption('[data-testid=device-menu]', 'webgpu');
+      const t0 = Date.now();
+      await p.click('[data-testid=run]');
+      await p.waitForSelector('[data-testid=node-nerf][data-status=done]', { timeout: 240_000 });
+      const metrics = JSON.parse(
+        await p.evaluate(async () => {
+          const s = (window as unknown as { samnerf: { readOutput(n: string, f: string): Promise<Uint8Array | undefined> } }).samnerf;
+          return new TextDecoder().decode(await s.readOutput('nerf', 'metrics.json'));
+        }),
+      );
+      console.log(`6 steps on WebGPU (SwiftShader) in the browser worker: ${((Date.now() - t0) / 1000).toFixed(1)} s; ${metrics.evaluator}`);
+      expect(metrics.evaluator).toMatch(/^webgpu \(.*swiftshader/i);
+      expect(metrics.steps).toBe(6);
+
+      await p.click('[data-testid=orbit-open-nerf]');
+      await p.waitForSelector('[data-testid=orbit-canvas][data-width]', { timeout: 180_000 });
+      const caption = (await p.textContent('[data-testid=orbit-caption]'))!;
+      console.log(`orbit frame on WebGPU: ${caption.trim()}`);
+      expect(caption).toMatch(/ · webgpu \(.*swiftshader/i);
+      // A click renders one ray on the GPU: a world point, or (6 steps make a faint field) a refusal with the reason.
+      const stage = (await p.locator('[data-testid=orbit-stage]').boundingBox())!;
+      await p.mouse.click(stage.x + stage.width / 2, stage.y + stage.height / 2);
+      await expect
+        .poll(
+          async () =>
+            (((await paramsOf(p, 'lift')).worldPoints as unknown[] | undefined)?.length ?? 0) === 1 ||
+            /No 3D prompt added: empty space under the click/.test((await p.textContent('[data-testid=notice]').catch(() => '')) ?? ''),
+          { timeout: 120_000 },
+        )
+        .toBe(true);
+      console.log(`GPU click: ${JSON.stringify((await paramsOf(p, 'lift')).worldPoints ?? (await p.textContent('[data-testid=notice]')))}`);
+      expect(errors).toEqual([]);
     } finally {
       await gpuBrowser.close();
     }
-  }, 60_000);
+  }, 480_000);
 });
