@@ -21,16 +21,15 @@ export function registerCommands(program: Command, setExit: (code: number) => vo
     .argument('<graph>', 'graph JSON file')
     .option('--set <node.param=value>', 'override a param (repeatable); JSON for structured params', collect, [])
     .option('--out <dir>', 'output folder', 'out')
-    .option('--device <device>', `device for model inference and for every node with a device param (NeRFTrainer, ViewRenderer; --set node.device wins): ${DEVICES.join('|')}`, 'auto')
+    .option('--device <device>', `device for model inference; cpu, webgpu and cuda also set every node's device param (NeRFTrainer, ViewRenderer; --set node.device wins): ${DEVICES.join('|')}`, 'auto')
     .option('--until <node>', 'run only this node and what it depends on')
     .option('--json', 'print one JSON event per line instead of progress')
-    .action(async (file: string, opts: { set: string[]; out: string; device: string; until?: string; json?: boolean }, command: Command) => {
+    .action(async (file: string, opts: { set: string[]; out: string; device: string; until?: string; json?: boolean }) => {
       if (!(DEVICES as readonly string[]).includes(opts.device)) throw new CliError(`--device ${opts.device}: choose one of ${DEVICES.join(', ')}`);
       const registry = createNodeRegistry();
-      // Given on the command line (not the default), --device also sets the nodes' device params.
-      const explicit = command.getOptionValueSource('device') === 'cli';
+      // --device cpu|webgpu|cuda also sets the nodes' device params (auto, the default, leaves them as saved: as the editor's device menu).
       const notes: string[] = [];
-      const loaded = await readGraphFile(file, registry, opts.set, explicit ? { device: opts.device, notes } : {});
+      const loaded = await readGraphFile(file, registry, opts.set, opts.device !== 'auto' ? { device: opts.device, notes } : {});
       for (const note of notes) process.stderr.write(`samnerf: ${note}\n`);
       if (!loaded.validation?.compiled) {
         reportInvalid(loaded.path, loaded.errors, opts.json);

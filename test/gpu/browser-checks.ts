@@ -2,7 +2,8 @@
 // `GPU` object: inside headless Chromium (bundled by browser.test.ts,
 // navigator.gpu) and on a bare GPU machine (device-checks.ts, Dawn).
 // Returns the measured errors; checkFailures() compares them with the
-// tolerances (the same as the Node kernel tests').
+// tolerances (the same as the Node kernel tests'), including a contract-mode
+// render (mip-NeRF 360 contraction, growing step, half the grid empty).
 import { configForScene, paramLayout } from '../../runtime-gpu/nerf/config';
 import { CpuFieldEvaluator } from '../../runtime-gpu/nerf/field-cpu';
 import { hashEncodeForward } from '../../runtime-gpu/nerf/hash-encoding';
@@ -39,6 +40,8 @@ export const TOLERANCES: Record<string, number> = {
   adam: 1e-5,
   renderRgb: 1e-4,
   renderAccumulation: 1e-4,
+  contractRgb: 1e-4,
+  contractAccumulation: 1e-4,
 };
 
 export function checkFailures(r: Record<string, number | string>): string[] {
@@ -118,6 +121,18 @@ export async function runChecks(gpu: GPU | undefined = globalThis.navigator?.gpu
   out.renderAccumulation = maxDiff(a.accumulation, b.accumulation);
   out.renderMaxAccumulation = maxAbs(a.accumulation);
   gpuNerf.dispose();
+  // Contract mode (forward-facing / unbounded captures): the same untrained field with every other z-slab of the grid empty.
+  const cc = configForScene({ bounds: { min: [-1, -1, -1], max: [1, 1, 1] }, near: 0.5, far: 12, sceneKind: 'forward' },
+    { levels: 4, log2TableSize: 10, baseResolution: 4, maxResolution: 32, densityHidden: 16, colorHidden: 16, marchSteps: 64 });
+  const G = cc.occupancy.resolution;
+  const occupied = new Uint8Array(G * G * G).map((_, i) => (Math.floor(i / (G * G)) % 2 === 0 ? 1 : 0));
+  const state = { params: initParams(paramLayout(cc), new Rng(9)), occupancy: { density: new Float32Array(G * G * G), occupied } };
+  const cpuC = new Nerf(cc, new CpuFieldEvaluator(cc, paramLayout(cc)), { seed: 9 }, state);
+  const gpuC = await GpuNerf.create(ctx, cc, { seed: 9, raysPerBatch: 256, ...options }, state);
+  const ca = await cpuC.renderCamera(camera), cb = await gpuC.renderCamera(camera);
+  out.contractRgb = maxDiff(ca.rgb, cb.rgb);
+  out.contractAccumulation = maxDiff(ca.accumulation, cb.accumulation);
+  gpuC.dispose();
   ctx.destroy();
   return out;
 }

@@ -1,4 +1,5 @@
-// `samnerf run --device <d>` sets the device param of every node that has
+// `samnerf run --device <d>` (cpu, webgpu, cuda; auto leaves the graph as
+// saved) sets the device param of every node that has
 // one (NeRFTrainer, ViewRenderer); `--set node.device=...` wins for its node;
 // a node whose device param lacks the value keeps its own, with a note. End
 // to end: an LLFF capture (contract mode) trained and rendered on WebGPU

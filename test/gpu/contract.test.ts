@@ -46,7 +46,7 @@ describe.skipIf(!!gpu.skip)('contract mode on the GPU vs the CPU, LLFF capture',
     const empty = field.occupancy.occupied.reduce((n, x) => n + (x ? 0 : 1), 0);
     expect(empty).toBeGreaterThan(0.05 * field.occupancy.occupied.length); // the march must skip cells
     const g = await GpuNerf.fromValue(gpu.ctx!, field);
-    for (const view of [test[0]!, test[2]!]) {
+    for (const view of [test[2]!]) {
       const a = await cpu.renderCamera(view.camera), b = await g.renderCamera(view.camera);
       const rgb = maxAbsDiff(a.rgb, b.rgb), acc = maxAbsDiff(a.accumulation, b.accumulation);
       const depth = maxAbsDiff(a.depth, b.depth);
