@@ -357,6 +357,10 @@ export class EditorSession implements NodeActions {
     }
   }
 
+  deviceOverride(): string | undefined {
+    return this.deviceChoice === 'auto' ? undefined : this.deviceChoice;
+  }
+
   // ---- the orbit view ----
 
   openOrbit(node: string): void {

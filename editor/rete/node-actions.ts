@@ -14,6 +14,8 @@ export interface NodeActions {
   pickFile(node: string, name: string, file: File): void;
   /** A folder picked for a path param: every file goes to the worker under its relative path. */
   pickFolder(node: string, name: string, files: File[]): void;
+  /** The device menu's choice when it overrides `device` params for runs (cpu / webgpu); undefined for auto. */
+  deviceOverride(): string | undefined;
   /** Opens the orbit view (live 3D view) of a node holding a radiance field. */
   openOrbit(node: string): void;
   /** The prompt node wired to this node's pipeline, with its points; undefined when there is none. */

@@ -110,6 +110,7 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     await openScene(page, 150);
 
     await page.selectOption('[data-testid=device-menu]', 'webgpu');
+    expect(await page.textContent('[data-testid=device-override-nerf]')).toBe("runs on webgpu (toolbar's device menu)");
     await page.click('[data-testid=run]');
     await waitStatus('nerf', 'error');
     expect(await page.textContent('[data-testid=message-nerf]')).toMatch(/cannot train on webgpu: .*no WebGPU adapter|cannot train on webgpu: .*not available/);
@@ -120,6 +121,7 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     // cpu: re-runs by itself (re-run on edit), trains, and LiftPrompts waits for a prompt.
     const t0 = Date.now();
     await page.selectOption('[data-testid=device-menu]', 'cpu');
+    expect(await page.textContent('[data-testid=device-override-nerf]')).toMatch(/runs on cpu/);
     await waitStatus('nerf', 'done', 120_000);
     console.log(`tiny NeRF trained in the browser worker in ${((Date.now() - t0) / 1000).toFixed(1)} s (150 steps)`);
     await waitStatus('lift', 'error');
