@@ -15,9 +15,9 @@
 //
 // On the host: drawing the step's ray plan with the seeded RNG (view,
 // pixel, jitter, background: 24 bytes per ray), in Nerf.trainStep's order,
-// so a GPU and a CPU run from one seed draw the same rays (views with lens
-// distortion: the rays themselves are formed on the host by pixelRay and
-// uploaded); and the occupancy grid's bookkeeping every 16 steps (the CPU
+// so a GPU and a CPU run from one seed draw the same rays (views too large
+// for one storage binding: the rays themselves are formed on the host by
+// pixelRay and uploaded); and the occupancy grid's bookkeeping every 16 steps (the CPU
 // OccupancyGrid: candidate points, decay, threshold), with the densities
 // evaluated on the device and the occupied bytes uploaded back. Box mode
 // (object captures) and contract mode (forward-facing and unbounded
@@ -81,8 +81,8 @@ export interface GpuNerfOptions extends NerfOptions {
   renderRays?: number;
   /**
    * Form the training rays on the device from the uploaded views (default
-   * true; views with lens distortion, or too large for one storage binding,
-   * use the host path: rays formed by pixelRay and uploaded every step).
+   * true; views too large for one storage binding use the host path:
+   * rays formed by pixelRay and uploaded every step).
    */
   deviceRays?: boolean;
 }
@@ -327,7 +327,7 @@ export class GpuNerf {
   /**
    * Sets the views trained on (carving the visual hull as the CPU does) and
    * uploads them once, packed RGBA8 with their cameras, when the rays can be
-   * formed on the device (no lens distortion, and the pixels fit one binding).
+   * formed on the device (the pixels fit one binding).
    */
   setTrainingSet(set: TrainingSet, options: { carve?: boolean } = {}): void {
     this.set = set;
@@ -337,8 +337,7 @@ export class GpuNerf {
       this.views.plan.destroy();
       this.views = undefined;
     }
-    const distorted = set.views.some((v) => v.camera.distortion && (v.camera.distortion.k1 || v.camera.distortion.k2 || v.camera.distortion.p1 || v.camera.distortion.p2));
-    if (this.preferDeviceRays && !distorted && set.pixels * 4 <= this.ctx.device.limits.maxStorageBufferBindingSize) {
+    if (this.preferDeviceRays && set.pixels * 4 <= this.ctx.device.limits.maxStorageBufferBindingSize) {
       const { table, pixels } = packViews(set.views);
       this.views = {
         table: storageBuffer(this.ctx, table, 'view-table'),

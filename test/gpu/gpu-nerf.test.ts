@@ -77,3 +77,30 @@ describe.skipIf(!!gpu.skip)('GpuNerf vs the CPU Nerf on an analytic sphere', () 
     g.dispose();
   }, 240_000);
 });
+
+describe.skipIf(!!gpu.skip)('device-formed rays with OpenCV lens distortion', () => {
+  it('undistort on the device as pixelRay does: same losses and parameters as host-formed rays', async () => {
+    const ctx = gpu.ctx!;
+    // The sphere's views with distortion terms added (the images do not follow them: only the rays are compared).
+    const distorted = train.map((v, i) => ({ ...v, camera: { ...v.camera, distortion: { k1: -0.12 + 0.01 * i, k2: 0.03, p1: 0.002, p2: -0.001 } } }));
+    const set = trainingSet(distorted);
+    const options = { seed: 6, raysPerBatch: 128, sampleBudget: 128 * 24 };
+    const a = await GpuNerf.create(ctx, config, { ...options, deviceRays: true });
+    const b = await GpuNerf.create(ctx, config, { ...options, deviceRays: false });
+    a.setTrainingSet(set);
+    b.setTrainingSet(set);
+    expect(a.deviceRays).toBe(true);
+    for (let step = 0; step < 2; step++) {
+      const sa = await a.trainStep(1e-2), sb = await b.trainStep(1e-2);
+      expect(sa.rays).toBe(sb.rays);
+      expect(Math.abs(sa.samples - sb.samples)).toBeLessThanOrEqual(2);
+      expect(Math.abs(sa.loss - sb.loss)).toBeLessThan(1e-4 * sb.loss + 1e-7);
+    }
+    const pa = await a.readParams(), pb = await b.readParams();
+    let differing = 0;
+    for (let i = 0; i < pa.length; i++) if (Math.abs(pa[i]! - pb[i]!) > 1e-4) differing++;
+    expect(differing).toBeLessThan(1e-3 * pa.length);
+    a.dispose();
+    b.dispose();
+  }, 120_000);
+});

@@ -2,8 +2,8 @@
 // pixel, jitter, background: drawn on the host by the seeded RNG, 24 bytes
 // per ray) and the training views uploaded once (pixels packed RGBA8, one
 // pinhole camera each): the camera ray of rays.ts's pixelRay (OpenGL
-// convention, pixel centres at +0.5; views with OpenCV distortion stay on
-// the host path), the box clipping (or contract mode's scaling) and jitter
+// convention, pixel centres at +0.5; OpenCV radial-tangential distortion
+// undone by rays.ts's Newton iterations, in float32), the box clipping (or contract mode's scaling) and jitter
 // of RayBatch.addRay, the SH
 // encoding of sh.ts (degree 4), and the target re-composited over the
 // ray's background where the view has alpha, I' = I + (1 - a)(b - B).
@@ -16,8 +16,8 @@ import { RAY_IN } from './march';
 
 /** Words per ray of the plan: view (u32), pixel (u32), jitter, background r, g, b (f32). */
 export const PLAN = 6;
-/** Floats per view of the camera table: camera-to-world rows 0-2 (12), fx, fy, cx, cy, then width, height, first pixel, alpha (as f32 bits of u32). */
-export const VIEW_TABLE = 20;
+/** Floats per view of the camera table: camera-to-world rows 0-2 (12), fx, fy, cx, cy, then width, height, first pixel, alpha (as f32 bits of u32), then k1, k2, p1, p2. */
+export const VIEW_TABLE = 24;
 
 export const RAYS_WGSL = /* wgsl */ `${THREAD_INDEX}
 struct Args {
@@ -35,6 +35,31 @@ struct Args {
 @group(0) @binding(6) var<storage, read_write> background: array<f32>;
 @group(0) @binding(7) var<storage, read_write> targets: array<f32>;
 
+// rays.ts's undistort: Newton iterations on x_d = x (1 + k1 r^2 + k2 r^4) + tangential terms (OpenCV, y down).
+fn undistort(xd: f32, yd: f32, k1: f32, k2: f32, p1: f32, p2: f32) -> vec2<f32> {
+  var x = xd;
+  var y = yd;
+  for (var i = 0; i < 10; i++) {
+    let r2 = x * x + y * y;
+    let radial = 1.0 + k1 * r2 + k2 * r2 * r2;
+    let fx = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x) - xd;
+    let fy = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y - yd;
+    let dr = 2.0 * k1 + 4.0 * k2 * r2;
+    let j00 = radial + x * dr * x + 2.0 * p1 * y + 6.0 * p2 * x;
+    let j01 = x * dr * y + 2.0 * p1 * x + 2.0 * p2 * y;
+    let j10 = y * dr * x + 2.0 * p1 * x + 2.0 * p2 * y;
+    let j11 = radial + y * dr * y + 6.0 * p1 * y + 2.0 * p2 * x;
+    let det = j00 * j11 - j01 * j10;
+    if (abs(det) < 1e-12) { break; }
+    let sx = (fx * j11 - fy * j01) / det;
+    let sy = (fy * j00 - fx * j10) / det;
+    x -= sx;
+    y -= sy;
+    if (abs(sx) + abs(sy) < 1e-9) { break; }
+  }
+  return vec2<f32>(x, y);
+}
+
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = threadIndex(gid, nwg);
@@ -50,8 +75,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let u = p % width;
   let row = p / width;
   // pixelRay: camera-space direction (x, -y, -1), rotated, normalised.
-  let x = (f32(u) + 0.5 - viewTable[v + 14u]) / viewTable[v + 12u];
-  let y = (f32(row) + 0.5 - viewTable[v + 15u]) / viewTable[v + 13u];
+  var x = (f32(u) + 0.5 - viewTable[v + 14u]) / viewTable[v + 12u];
+  var y = (f32(row) + 0.5 - viewTable[v + 15u]) / viewTable[v + 13u];
+  let dist = vec4<f32>(viewTable[v + 20u], viewTable[v + 21u], viewTable[v + 22u], viewTable[v + 23u]);
+  if (any(dist != vec4<f32>(0.0))) {
+    let xy = undistort(x, y, dist.x, dist.y, dist.z, dist.w);
+    x = xy.x;
+    y = xy.y;
+  }
   let r0 = vec3<f32>(viewTable[v], viewTable[v + 1u], viewTable[v + 2u]);
   let r1 = vec3<f32>(viewTable[v + 4u], viewTable[v + 5u], viewTable[v + 6u]);
   let r2 = vec3<f32>(viewTable[v + 8u], viewTable[v + 9u], viewTable[v + 10u]);
@@ -161,7 +192,7 @@ export class RayGenKernel {
 }
 
 /** The views packed for the kernel: the camera table and the RGBA8 pixels (alpha 255 where the view has none). */
-export function packViews(views: readonly { camera: { width: number; height: number; fx: number; fy: number; cx: number; cy: number; cameraToWorld: readonly number[] }; image: { data: Uint8Array }; alpha?: Uint8Array }[]): { table: Float32Array; pixels: Uint32Array } {
+export function packViews(views: readonly { camera: { width: number; height: number; fx: number; fy: number; cx: number; cy: number; cameraToWorld: readonly number[]; distortion?: { k1: number; k2: number; p1: number; p2: number } }; image: { data: Uint8Array }; alpha?: Uint8Array }[]): { table: Float32Array; pixels: Uint32Array } {
   const table = new Float32Array(VIEW_TABLE * views.length);
   const bits = new Uint32Array(table.buffer);
   let total = 0;
@@ -179,6 +210,8 @@ export function packViews(views: readonly { camera: { width: number; height: num
     bits[o + 17] = c.height;
     bits[o + 18] = first;
     bits[o + 19] = v.alpha ? 1 : 0;
+    const lens = c.distortion;
+    if (lens) table.set([lens.k1 || 0, lens.k2 || 0, lens.p1 || 0, lens.p2 || 0], o + 20);
     const n = c.width * c.height, d = v.image.data, al = v.alpha;
     for (let p = 0; p < n; p++) pixels[first + p] = d[3 * p]! | (d[3 * p + 1]! << 8) | (d[3 * p + 2]! << 16) | ((al ? al[p]! : 255) << 24 >>> 0);
     first += n;
