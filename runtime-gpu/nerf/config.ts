@@ -156,3 +156,23 @@ export function configForScene(scene: SceneDescription, options: FieldOptions = 
     occupancy: { resolution: options.occupancyResolution ?? 64, decay: options.occupancyDecay ?? 0.6, minOpticalThickness: 0.01 },
   };
 }
+
+/**
+ * Batch and table size for a training budget, when the user leaves them at
+ * 0 ("auto"): 2048 rays per step and 2^17 entries per level under 10
+ * minutes; 4096 rays and 2^19 entries from 10 minutes. Measured on lego_200
+ * (docs/nerf.md): at 90 s a larger table or batch loses 0.4-0.9 dB (fewer
+ * steps); at 900 s they win 0.3 dB, where the small model has stopped
+ * improving. A
+ * step-limited run (maxSeconds 0) keeps the small size, so its cost per
+ * step does not depend on the budget.
+ */
+export const LONG_BUDGET_SECONDS = 600;
+
+export function trainingSize(maxSeconds: number, requested: { raysPerBatch?: number; log2TableSize?: number } = {}): { raysPerBatch: number; log2TableSize: number } {
+  const long = maxSeconds >= LONG_BUDGET_SECONDS;
+  return {
+    raysPerBatch: requested.raysPerBatch || (long ? 4096 : 2048),
+    log2TableSize: requested.log2TableSize || (long ? 19 : 17),
+  };
+}
