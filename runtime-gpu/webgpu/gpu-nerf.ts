@@ -537,7 +537,10 @@ export class GpuNerf {
     const bg = options.background ?? this.config.render.background;
     const n = width * height;
     const out: RenderOutput = { width, height, rgb: new Float32Array(n * 3), depth: new Float32Array(n), accumulation: new Float32Array(n) };
-    const capacity = this.samples.capacity;
+    const full = this.samples.capacity;
+    // The per-sample kernels dispatch over the batch's capacity: a small batch (a small image, the last
+    // batch, a one-pixel pick) gets 64 samples per ray and at least one whole ray's worth, not the whole buffer.
+    let widen = false;
     const ray = this.ray;
     // Pixels still to render; a dispatch whose samples overflow the buffers drops its last rays, which go again.
     let queue = Int32Array.from({ length: n }, (_, i) => i);
@@ -546,6 +549,7 @@ export class GpuNerf {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
       const batch = queue.subarray(0, Math.min(this.renderRays, queue.length));
       const m = batch.length;
+      const capacity = widen ? full : Math.min(full, Math.max(m * RENDER_SAMPLES_PER_RAY, this.march.maxIterations));
       for (let r = 0; r < m; r++) {
         const p = batch[r]!;
         this.host.zFactor[r] = pixelRay(camera, p % width, Math.floor(p / width), ray);
@@ -575,7 +579,10 @@ export class GpuNerf {
         out.accumulation[p] = acc;
         out.depth[p] = acc > 1e-4 ? (rayOut[o + 4]! / acc) * this.host.zFactor[r]! : 0;
       }
-      if (pending.length === m) throw new Error(`renderCamera: ${m} rays need more than ${capacity} samples`);
+      if (pending.length === m) {
+        if (capacity === full) throw new Error(`renderCamera: ${m} rays need more than ${capacity} samples`);
+        widen = true;
+      }
       const rest = queue.subarray(m);
       const next = new Int32Array(pending.length + rest.length);
       next.set(pending);
