@@ -1,18 +1,18 @@
 // A small forward-facing capture for the contract-mode GPU checks: the
 // generated scene exported as LLFF (`samnerf scene --format llff`), written
 // to a temporary folder and read back by ImageLoader (images_4/, 48 x 36),
-// as test/nerf/captures.test.ts does. No vitest and no sharp (the device
-// pack runs it through device-checks.ts: the CLI's codec falls back to pngjs).
+// as test/nerf/captures.test.ts does. No vitest and no sharp: PNGs through
+// pngjs (the device pack runs it through device-checks.ts, without sharp).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { NodeContext } from '../../engine';
 import type { ViewsValue } from '../../engine/values';
 import { nodeFiles } from '../../cli/node-files';
-import { nodeImageCodec } from '../../cli/node-host';
 import type { SamnerfHost } from '../../nodes/host';
 import { ImageLoader } from '../../nodes/image-loader';
 import { buildSceneCapture } from '../../nodes/scene';
+import { pngjsImageCodec } from '../../runtime-gpu/image/codec-pngjs';
 
 let pending: Promise<ViewsValue> | undefined;
 
@@ -24,7 +24,7 @@ export function llffCapture(): Promise<ViewsValue> {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, f.bytes);
     }
-    const host = { files: nodeFiles, images: await nodeImageCodec() } as unknown as SamnerfHost;
+    const host = { files: nodeFiles, images: pngjsImageCodec } as unknown as SamnerfHost;
     const ctx: NodeContext<SamnerfHost> = {
       nodeId: 'load', signal: new AbortController().signal, progress: () => {}, log: () => {}, host,
       inputSignature: () => undefined, memo: (_key, compute) => compute(),
