@@ -197,6 +197,8 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     await expect.poll(() => page.textContent('[data-testid=notice][data-kind=error]'), { timeout: 30_000 }).toMatch(/No 3D prompt added: empty space under the click: accumulation 0\.\d\d < minAccumulation 0\.5/);
     expect((await params('lift')).worldPoints).toBeUndefined();
 
+    // The stage must not have moved (nothing above it changes size while rendering).
+    expect(await page.locator('[data-testid=orbit-stage]').boundingBox()).toEqual(stage);
     await page.mouse.click(stage.x + toCss(u), stage.y + toCss(v));
     await expect.poll(async () => ((await params('lift')).worldPoints as unknown[] | undefined)?.length ?? 0, { timeout: 30_000 }).toBe(1);
     const [point] = (await params('lift')).worldPoints as Array<{ xyz: number[]; label: number; object: number }>;
@@ -228,10 +230,16 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     // Another prompt group: the panel's object field.
     await page.fill('[data-testid=orbit-object]', '2');
     await page.locator('[data-testid=orbit-object]').blur();
+    expect(await page.locator('[data-testid=orbit-stage]').boundingBox()).toEqual(stage);
+    expect(JSON.parse((await page.getAttribute('[data-testid=orbit-stage]', 'data-orbit'))!)).toEqual(state);
     await page.mouse.click(stage.x + toCss(u), stage.y + toCss(v));
     await expect
       .poll(async () => ((await params('lift')).worldPoints as Array<{ label: number; object: number }>).map((p) => [p.label, p.object]), { timeout: 30_000 })
       .toEqual([[1, 1], [0, 1], [1, 2]]);
+    // Same pixel, same field, same camera: the same world point each time.
+    const all = (await params('lift')).worldPoints as Array<{ xyz: number[] }>;
+    expect(all[1]!.xyz).toEqual(all[0]!.xyz);
+    expect(all[2]!.xyz).toEqual(all[0]!.xyz);
     await waitStatus('lift', 'done', 60_000);
     await page.screenshot({ path: join(ARTIFACTS, 'editor-orbit-click.png') });
     expect(pageErrors).toEqual([]);
