@@ -9,7 +9,10 @@
 // Usage: npx tsx bench/nerf.ts [--seconds 120] [--marks 30,60] [--budgets 60,120,300]
 //          [--threads 0] [--lr 0.02] [--data DIR] [--every 8] [--baseline-seconds 20] [--baseline-subset 5]
 //          [--no-baselines] [--json FILE] [--clock wall|cpu] [--lr-hold 0.3] [--lr-final 0.05]
-//          [--levels 12] [--log2-table 17] [--march-steps N] [--render-march F] [--rays 2048]
+//          [--levels 12] [--log2-table N] [--march-steps N] [--render-march F] [--rays N]
+//   --rays, --log2-table  default: NeRFTrainer's rule for the budget (trainingSize: 2048 / 17
+//                under 600 s, 4096 / 19 from 600 s)
+//   --render-march F  render (evaluate) with F x the training march steps (default: the config's)
 //   baselines are evaluated on every 5th of the evaluation views (rendering without the
 //   occupancy grid or with the TypeScript MLPs is slow)
 //   --seconds  one training run with this budget, evaluated at the marks and at the end
@@ -27,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ViewsValue } from '../engine/values';
 import { registerOrtNode } from '../runtime-gpu/backends/ort-node';
-import { configForScene, paramLayout, type FieldOptions } from '../runtime-gpu/nerf/config';
+import { configForScene, paramLayout, trainingSize, type FieldOptions } from '../runtime-gpu/nerf/config';
 import { pixelFootprint, trainingSet, viewsOf } from '../runtime-gpu/nerf/dataset';
 import { createFieldEvaluator, type EvaluatorChoice } from '../runtime-gpu/nerf/evaluators';
 import { Nerf } from '../runtime-gpu/nerf/nerf';
@@ -48,7 +51,7 @@ const { values: args } = parseArgs({
     'baseline-seconds': { type: 'string', default: '20' },
     'baseline-subset': { type: 'string', default: '5' },
     'no-baselines': { type: 'boolean', default: false },
-    rays: { type: 'string', default: '2048' },
+    rays: { type: 'string' },
     levels: { type: 'string' },
     'log2-table': { type: 'string' },
     'march-steps': { type: 'string' },
@@ -72,10 +75,10 @@ registerNerfNode();
 const dataDir = resolve(args.data ?? join(import.meta.dirname, '..', '..', 'shared', 'data', 'lego_200'));
 const evalEvery = Number(args.every);
 const threads = resolveThreads(Number(args.threads));
-const raysPerBatch = Number(args.rays);
+// Rays per step and table size: the flags, else NeRFTrainer's rule for the budget (trainingSize).
+const requestedSize = { raysPerBatch: args.rays ? Number(args.rays) : 0, log2TableSize: args['log2-table'] ? Number(args['log2-table']) : 0 };
 const fieldOptions: FieldOptions = {};
 if (args.levels) fieldOptions.levels = Number(args.levels);
-if (args['log2-table']) fieldOptions.log2TableSize = Number(args['log2-table']);
 if (args['march-steps']) fieldOptions.marchSteps = Number(args['march-steps']);
 // --render-march F: render (evaluate) with F times as many march steps as training.
 const renderMarchFactor = args['render-march'] ? Number(args['render-march']) : undefined;
@@ -97,6 +100,9 @@ interface RunResult {
   samplesPerSecond: number;
   curve: Array<{ seconds: number; steps: number; psnr: number; wall: number; load: number }>;
   evaluator: string;
+  raysPerBatch: number;
+  log2TableSize: number;
+  renderMarchSteps: number;
 }
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
@@ -105,11 +111,12 @@ const sampleMemory = () => (peakRss = Math.max(peakRss, process.memoryUsage().rs
 const memoryTimer = setInterval(sampleMemory, 250);
 
 async function train(views: ViewsValue, variant: Variant, budget: number, marks: number[], evaluate: boolean, evalSubset = 1): Promise<RunResult> {
-  const config = configForScene({ ...views, pixelFootprint: pixelFootprint(views) }, fieldOptions);
+  const size = trainingSize(budget, requestedSize);
+  const config = configForScene({ ...views, pixelFootprint: pixelFootprint(views) }, { ...fieldOptions, log2TableSize: size.log2TableSize });
   if (renderMarchFactor) config.render.renderMarchSteps = Math.round(config.render.marchSteps * renderMarchFactor);
   const layout = paramLayout(config);
   const { evaluator } = await createFieldEvaluator(config, layout, variant.evaluator);
-  const nerf = new Nerf(config, evaluator, { seed: Number(args.seed), raysPerBatch, shared: variant.threads > 1 });
+  const nerf = new Nerf(config, evaluator, { seed: Number(args.seed), raysPerBatch: size.raysPerBatch, shared: variant.threads > 1 });
   const set = trainingSet(viewsOf(views, 'train'));
   if (set.compositeBackground) config.render.background = set.compositeBackground;
   nerf.setTrainingSet(set, { carve: variant.occupancy });
@@ -159,6 +166,9 @@ async function train(views: ViewsValue, variant: Variant, budget: number, marks:
     samplesPerSecond: Math.round(samples / seconds),
     curve,
     evaluator: evaluator.name,
+    raysPerBatch: size.raysPerBatch,
+    log2TableSize: size.log2TableSize,
+    renderMarchSteps: config.render.renderMarchSteps ?? config.render.marchSteps,
   };
 }
 
@@ -171,7 +181,7 @@ const t0 = performance.now();
 const views = await loadViews(dataDir);
 const nTest = viewsOf(views, 'test', evalEvery).length;
 console.log(`dataset ${dataDir}: ${viewsOf(views, 'train').length} train views, ${nTest} test views (every ${evalEvery}th), ${views.views[0]!.image.width}x${views.views[0]!.image.height}`);
-console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}; threads ${threads}, ${raysPerBatch} rays per batch; ${args.clock} clock; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model}), Node ${process.version}; threads ${threads}, ${requestedSize.raysPerBatch || 'budget-dependent'} rays per batch; ${args.clock} clock; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const main: Variant = { name: threads > 1 ? `onnxruntime MLPs, ${threads} threads` : 'onnxruntime MLPs', evaluator: 'auto', threads, occupancy: true };
 const results: RunResult[] = [];
@@ -203,7 +213,7 @@ sampleMemory();
 
 console.log(`\nPSNR vs training time (every ${evalEvery}th test view):`);
 for (const r of results) for (const c of r.curve) console.log(`  budget ${r.budget} s | ${String(c.seconds).padStart(6)} s | ${String(c.steps).padStart(6)} steps | ${c.psnr.toFixed(2)} dB`);
-console.log(`\nthroughput (${reference.variant}, ${reference.evaluator}): ${reference.stepsPerSecond} steps/s, ${reference.raysPerSecond} rays/s, ${reference.samplesPerSecond} samples/s`);
+console.log(`\nthroughput (${reference.variant}, ${reference.evaluator}; ${reference.raysPerBatch} rays per step, 2^${reference.log2TableSize} table entries, rendering ${reference.renderMarchSteps} march steps): ${reference.stepsPerSecond} steps/s, ${reference.raysPerSecond} rays/s, ${reference.samplesPerSecond} samples/s`);
 if (baselines.length) {
   const base = baselines[0]!;
   console.log(`\nbaselines over ${args['baseline-seconds']} s each, PSNR on every ${args['baseline-subset']}th evaluation view (ratio = that run's rays/s / ${base.variant}'s):`);
@@ -212,6 +222,6 @@ if (baselines.length) {
 }
 const maxRss = process.resourceUsage().maxRSS * 1024;
 console.log(`\npeak memory: ${mb(Math.max(peakRss, maxRss))} RSS; wall ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
-const summary = { dataset: dataDir, clock: args.clock, fieldOptions, lrHold: args['lr-hold'], lrFinal: args['lr-final'], threads, raysPerBatch, results, baselines, peakRssBytes: Math.max(peakRss, maxRss), cpus: cpus().length, node: process.version };
+const summary = { dataset: dataDir, clock: args.clock, fieldOptions, lrHold: args['lr-hold'], lrFinal: args['lr-final'], threads, requestedSize, results, baselines, peakRssBytes: Math.max(peakRss, maxRss), cpus: cpus().length, node: process.version };
 console.log(JSON.stringify(summary));
 if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2) + '\n');
