@@ -2,6 +2,7 @@
 // data part serialises to JSON, so the editor's palette and `samnerf nodes`
 // are generated from the same source as validation.
 
+import type { PreviewInfo } from './events';
 import type { GraphNodeJson } from './graph';
 import type { MigrationSequence } from './migrations';
 import type { ParamSpec } from './params';
@@ -38,6 +39,20 @@ export interface NodeContext<H = unknown> {
    * their params change. Keys should derive from inputSignature().
    */
   memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  /**
+   * true when someone listens to previews (the editor's worker; never the
+   * CLI): a node makes a preview only then, so publishing costs nothing
+   * elsewhere. Absent on contexts made outside the Executor.
+   */
+  readonly previewing?: boolean;
+  /**
+   * Publishes an intermediate value of output `port` while the node runs
+   * (e.g. a snapshot of a field during training), for live views. The value
+   * must be the node's own copy, never changed afterwards. It is not an
+   * output: never cached, never written, dropped when the node ends, and
+   * ignored after the node finished, failed or was cancelled.
+   */
+  preview?(port: string, value: unknown, info?: PreviewInfo): void;
 }
 
 export type NodeInputs = Readonly<Record<string, unknown>>;

@@ -4,7 +4,7 @@
 import { MemoryCache, type OutputCache } from './cache';
 import type { NodeContext, NodeOutputs } from './definition';
 import { isAbortError, NodeError } from './errors';
-import { EventStream, type EngineEvent, type RunStatus } from './events';
+import { EventStream, PreviewStream, type EngineEvent, type PreviewInfo, type RunStatus } from './events';
 import { checksum, deepFreeze, typedArraysIn } from './freeze';
 import { Scheduler } from './scheduler';
 import { canonicalJson, nodeSignature, staticSignature } from './signature';
@@ -43,6 +43,9 @@ type Outcome = 'ok' | 'failed' | 'cancelled';
 
 export class Executor<H = unknown> {
   readonly events = new EventStream();
+  /** Intermediate output values nodes publish while they run (ctx.preview); never outputs, never cached. */
+  readonly previews = new PreviewStream();
+  private previewSeq = 0;
   readonly cache: OutputCache;
   readonly host: H;
   private runCounter = 0;
@@ -144,8 +147,14 @@ export class Executor<H = unknown> {
       this.events.emit({ type: 'node-start', runId: run.runId, node: id, nodeType: definition.type });
       const t0 = now();
       const guarded = run.guardInputs ? typedArraysIn(inputs).map((a) => [a, checksum(a)] as const) : undefined;
-      const ctx = new RunContext<H>(id, run.runId, run.signal, this.host, this.events, this.cache, definition.type, node, run.signatures);
-      const produced = await definition.run(ctx, Object.freeze(inputs), node.params);
+      const ctx = new RunContext<H>(id, run.runId, run.signal, this.host, this.events, this.cache, definition.type, node, run.signatures, this.previews, () => ++this.previewSeq);
+      let produced: NodeOutputs;
+      try {
+        produced = await definition.run(ctx, Object.freeze(inputs), node.params);
+      } finally {
+        // Previews end with the run: a late one (from a timer, a stray promise) is dropped.
+        ctx.closed = true;
+      }
       if (guarded) {
         for (const [array, sum] of guarded) {
           if (checksum(array) !== sum) throw new Error(`node ${id} (${definition.type}) wrote into one of its inputs; inputs are shared and immutable, copy the data before changing it`);
@@ -190,6 +199,8 @@ interface RunState {
 
 /** A class rather than an object of closures: thousands of nodes per run make allocation count. */
 class RunContext<H> implements NodeContext<H> {
+  closed = false;
+
   constructor(
     readonly nodeId: string,
     private readonly runId: number,
@@ -200,7 +211,20 @@ class RunContext<H> implements NodeContext<H> {
     private readonly nodeType: string,
     private readonly node: CompiledNode,
     private readonly signatures: Array<string | undefined>,
+    private readonly previews: PreviewStream,
+    private readonly nextPreviewSeq: () => number,
   ) {}
+
+  get previewing(): boolean {
+    return !this.closed && !this.signal.aborted && this.previews.listening;
+  }
+
+  preview(port: string, value: unknown, info: PreviewInfo = {}): void {
+    if (!(port in this.node.definition.outputs))
+      throw new Error(`node ${this.nodeId} (${this.nodeType}) previewed "${port}", which is not one of its outputs (${Object.keys(this.node.definition.outputs).join(', ')}) (a bug in the node)`);
+    if (!this.previewing || value === undefined) return;
+    this.previews.emit({ runId: this.runId, node: this.nodeId, nodeType: this.nodeType, port, value, info: { ...info }, seq: this.nextPreviewSeq() });
+  }
 
   inputSignature(port: string): string | undefined {
     const source = this.node.inputs.get(port);
