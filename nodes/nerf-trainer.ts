@@ -13,7 +13,7 @@ import { createFieldEvaluator, type EvaluatorChoice } from '../runtime-gpu/nerf/
 import { nerfPlatform, resolveThreads } from '../runtime-gpu/nerf/platform';
 import { Nerf } from '../runtime-gpu/nerf/nerf';
 import type { RemoteShard } from '../runtime-gpu/nerf/shard';
-import { evaluateViews, renderToRgb8, trainNerf, type TrainSummary } from '../runtime-gpu/nerf/trainer';
+import { evaluateViews, renderToRgb8, trainNerf, type TrainProgress, type TrainSummary } from '../runtime-gpu/nerf/trainer';
 import { adapterName, type GpuContext } from '../runtime-gpu/webgpu/device';
 import { GpuNerf } from '../runtime-gpu/webgpu/gpu-nerf';
 import { acquireWebGpu } from '../runtime-gpu/webgpu/platform';
@@ -134,12 +134,14 @@ export const NeRFTrainer = defineNode({
       const bytes = encodeCheckpoint(nerf!.toCheckpoint(views.bounds, provenance({ steps: s.step, seconds: s.seconds }), { ...s, fingerprint }));
       await ctx.host.output.write(ctx.nodeId, 'field.ckpt', bytes);
     };
+    const snapshot = fieldSnapshots(ctx, FIELD_SNAPSHOTS.cpuSeconds, (p) => nerf!.toValue(views.bounds, provenance({ steps: p.step, seconds: p.seconds })));
     let summary: TrainSummary;
     let psnrTest: number | null = null;
     try {
       summary = await trainNerf(nerf, {
         steps, maxSeconds, learningRate: params.learningRate as number, signal: ctx.signal, startStep, startSeconds,
         async onProgress(p) {
+          await snapshot(p);
           ctx.progress(Math.round(p.fraction * 1000), 1000,
             `step ${p.step} · loss ${p.loss.toExponential(2)} · PSNR ${p.psnr.toFixed(2)} dB · ${Math.round(p.raysPerSecond)} rays/s · ${p.occupiedCells} occupied cells`);
           if (p.seconds - lastSave >= 60) {
@@ -273,9 +275,11 @@ async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run
       await ctx.host.output.write(ctx.nodeId, 'field.ckpt', encodeCheckpoint(ckpt));
       return ckpt.field;
     };
+    const snapshot = fieldSnapshots(ctx, FIELD_SNAPSHOTS.gpuSeconds, (p) => nerf.toValue(views.bounds, provenance({ steps: p.step, seconds: p.seconds })));
     const summary = await trainNerf(asTrainable(nerf), {
       steps, maxSeconds, learningRate: params.learningRate as number, signal: ctx.signal, startStep, startSeconds,
       async onProgress(p) {
+        await snapshot(p);
         ctx.progress(Math.round(p.fraction * 1000), 1000,
           `step ${p.step} · loss ${p.loss.toExponential(2)} · PSNR ${p.psnr.toFixed(2)} dB · ${Math.round(p.raysPerSecond)} rays/s · ${p.occupiedCells} occupied cells`);
         if (p.seconds - lastSave >= 60) {
@@ -303,6 +307,23 @@ async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run
   } finally {
     nerf.dispose();
   }
+}
+
+/**
+ * Field snapshots for live views (the editor's 3D view): at most one every
+ * this many seconds of training, and only while someone listens
+ * (ctx.previewing; never in the CLI). The CPU path copies its parameters;
+ * the WebGPU path reads them back, so it snapshots less often.
+ */
+export const FIELD_SNAPSHOTS = { cpuSeconds: 2, gpuSeconds: 5 };
+
+function fieldSnapshots(ctx: NodeContext<SamnerfHost>, everySeconds: number, make: (p: TrainProgress) => RadianceFieldValue | Promise<RadianceFieldValue>) {
+  let last = -Infinity;
+  return async (p: TrainProgress): Promise<void> => {
+    if (!ctx.previewing || !ctx.preview || p.seconds - last < everySeconds) return;
+    last = p.seconds;
+    ctx.preview('field', await make(p), { step: p.step, psnr: p.psnr });
+  };
 }
 
 /** `<out>/<id>/metrics.json`: the same fields whichever device trained. */
