@@ -7,7 +7,9 @@
 // encoder's embeddings of the training views (exact geometry on the
 // generated scene, or a NeRF trained for --nerf seconds, cached under
 // out/distill/), then on every held-out view clicks each visible object at
-// its visible pixel nearest the centroid and compares masks from rendered
+// its visible pixel nearest the centroid (and, untimed, with that click plus
+// the object's ground-truth box: one click on a whole object is ambiguous)
+// and compares masks from rendered
 // features with ground truth and with the encoder path; times encoder +
 // decoder against render + decoder on the same views in the same run.
 // Training views' embeddings are cached under out/distill/emb/ (the encoder
@@ -16,7 +18,8 @@
 // default), and the field alone; ablation: with and without neighbour
 // aggregation, patch 4 vs 1; and the bank blending every view equally (the
 // view-independent ceiling: what a perfectly trained 3D field could reach
-// at best).
+// at best); the bank with its weighting chosen by leave-one-out over the
+// training views (tuneViewBank).
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
