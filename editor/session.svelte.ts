@@ -16,7 +16,7 @@ import type { NodeActions, PromptTarget } from './rete/node-actions';
 import { NodeView, Wire } from './rete/scheme.svelte';
 import { applyEvent, errorsByNode, type RunStates } from './run-status';
 import { checkConnection, type ConnectionVerdict } from './socket-rules';
-import type { DeviceChoice, EngineApi, GpuAdapterState, Orbit, OrbitFrame, OrbitInfo, OrbitMode, OutputFile, PreviewData, UiEvent } from './worker/protocol';
+import type { DeviceChoice, EngineApi, FieldSnapshotInfo, GpuAdapterState, Orbit, OrbitFrame, OrbitInfo, OrbitMode, OutputFile, PreviewData, UiEvent } from './worker/protocol';
 
 /** The LiftPrompts param the 3D view's clicks go to. */
 export const WORLD_POINTS_PARAM = 'worldPoints';
@@ -87,6 +87,8 @@ export class EditorSession implements NodeActions {
   orbitNode = $state<string | undefined>(undefined);
   /** Bumped when a run finishes, so an open orbit view reloads its field. */
   runEpoch = $state(0);
+  /** The latest field snapshot of each node still running (NeRFTrainer while training); the field stays in the worker. */
+  snapshots = $state.raw<Record<string, FieldSnapshotInfo>>({});
   /** Files the nodes wrote (MaskRenderer's mask.png, result.json, ...), kept in the worker. */
   outputFiles = $state<OutputFile[]>([]);
   /** Bumped on every wiring change, so prompt targets recompute. */
@@ -103,6 +105,11 @@ export class EditorSession implements NodeActions {
   private runStates: RunStates = {};
   private validateTimer?: ReturnType<typeof setTimeout>;
   private rerunTimer?: ReturnType<typeof setTimeout>;
+  /**
+   * A 3D prompt was placed on a field still training: re-run when the run
+   * ends instead of cancelling it (the field then comes from the cache).
+   */
+  private rerunAfterRun = false;
   private noticeSeq = 0;
   private runSeq = 0;
 
@@ -338,7 +345,13 @@ export class EditorSession implements NodeActions {
     } catch (e) {
       this.say('error', `Run failed: ${(e as Error).message}`);
     } finally {
-      if (seq === this.runSeq) this.running = false;
+      if (seq === this.runSeq) {
+        this.running = false;
+        if (this.rerunAfterRun) {
+          this.rerunAfterRun = false;
+          if (this.hasRun && this.autoRun) this.rerunTimer = setTimeout(() => void this.run(), RERUN_DELAY_MS);
+        }
+      }
     }
   }
 
@@ -375,8 +388,13 @@ export class EditorSession implements NodeActions {
     return this.api.orbitInfo(node);
   }
 
-  renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string }> {
+  renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string; snapshot?: FieldSnapshotInfo }> {
     return this.api.renderOrbit(node, orbit, size, mode);
+  }
+
+  /** The node's latest field snapshot while it runs (undefined once it ended). */
+  liveSnapshot(node: string): FieldSnapshotInfo | undefined {
+    return this.snapshots[node];
   }
 
   /** The LiftPrompts node the 3D view's clicks feed (nearest over wires), with its world points. */
@@ -416,14 +434,24 @@ export class EditorSession implements NodeActions {
       return false;
     }
     const xyz = lifted.xyz.map((c) => Math.round(c * 1e4) / 1e4) as [number, number, number];
+    // On a field still training: keep training; the edit re-runs once the run ends.
+    const unfinished = lifted.snapshot && this.running;
+    if (unfinished) this.rerunAfterRun = true;
     this.setParam(target.node, WORLD_POINTS_PARAM, [...target.points, { xyz, label: background ? 0 : 1, object }]);
-    this.say('info', `${background ? 'Background' : `Object ${object}`} point (${xyz.map((c) => c.toFixed(3)).join(', ')}) added to ${target.node}.${WORLD_POINTS_PARAM}`);
+    const added = `${background ? 'Background' : `Object ${object}`} point (${xyz.map((c) => c.toFixed(3)).join(', ')}) added to ${target.node}.${WORLD_POINTS_PARAM}`;
+    this.say(
+      'info',
+      unfinished
+        ? `${added}, placed on an unfinished field (step ${lifted.snapshot!.step}): training goes on, ${target.node} re-runs when it ends; check the point on the final field`
+        : added,
+    );
     return true;
   }
 
   removeWorldPoint(node: string, index: number): void {
     const target = this.worldPointTarget(node);
     if (!target) return;
+    if (this.running && this.snapshots[node]) this.rerunAfterRun = true;
     this.setParam(target.node, WORLD_POINTS_PARAM, target.points.filter((_, i) => i !== index));
   }
 
@@ -549,6 +577,8 @@ export class EditorSession implements NodeActions {
     this.dirty = graphFingerprint(this.toGraph()) !== this.savedFingerprint;
     if (!content) return;
     this.validateSoon();
+    // Held while a 3D prompt placed on a training field waits for the run to end (run() re-runs then).
+    if (this.rerunAfterRun && this.running) return clearTimeout(this.rerunTimer);
     if (this.hasRun && this.autoRun) {
       clearTimeout(this.rerunTimer);
       this.rerunTimer = setTimeout(() => void this.run(), RERUN_DELAY_MS);
@@ -574,7 +604,15 @@ export class EditorSession implements NodeActions {
 
   private onEvent(event: UiEvent): void {
     if (event.type === 'preview') return this.showPreview(event.preview);
+    if (event.type === 'field-snapshot') {
+      const prev = this.snapshots[event.snapshot.node];
+      if (!prev || prev.seq < event.snapshot.seq) this.snapshots = { ...this.snapshots, [event.snapshot.node]: event.snapshot };
+      return;
+    }
     if (event.type === 'node-log') return;
+    // A node that ended (or a run that ended) has no snapshot any more: its final field, if any, replaces it.
+    const ended = event.type === 'node-done' || event.type === 'node-error' || event.type === 'node-skipped' ? [event.node] : event.type === 'run-done' ? Object.keys(this.snapshots) : [];
+    if (ended.some((id) => id in this.snapshots)) this.snapshots = Object.fromEntries(Object.entries(this.snapshots).filter(([id]) => !ended.includes(id)));
     this.runStates = applyEvent(this.runStates, event);
     const { editor } = this.canvas;
     const touched = event.type === 'run-start' ? event.nodes : event.type === 'run-done' ? Object.keys(this.runStates) : [event.node];

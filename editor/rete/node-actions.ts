@@ -18,6 +18,8 @@ export interface NodeActions {
   deviceOverride(): string | undefined;
   /** Opens the orbit view (live 3D view) of a node holding a radiance field. */
   openOrbit(node: string): void;
+  /** The node's latest field snapshot while it still runs (NeRFTrainer training), if any. */
+  liveSnapshot(node: string): { step: number; psnr?: number } | undefined;
   /** The prompt node wired to this node's pipeline, with its points; undefined when there is none. */
   promptTarget(node: string): PromptTarget | undefined;
   /** A click on a preview, in image pixels; shift = background point. */

@@ -18,6 +18,7 @@ import {
   type NodeDefinition,
   type NodeDescription,
   type NodeOutputs,
+  type NodePreview,
 } from '../../engine';
 import type { MaskFieldValue, RadianceFieldValue, ViewsValue } from '../../engine/values';
 import type { ImageCodec } from '../../runtime-gpu/image/codec';
@@ -27,7 +28,7 @@ import type { BrowserHost } from './browser-host';
 import { FieldRenderers, type DeviceChoice } from './field-renderers';
 import { liftOrbitClick, renderOrbitFrame, type OrbitFrame, type OrbitLift, type OrbitMode } from './orbit-render';
 import { renderPreview } from './previews';
-import type { OrbitInfo, OutputFile, RunOptions, RunSummary, UiEvent } from './protocol';
+import type { FieldSnapshotInfo, OrbitInfo, OutputFile, RunOptions, RunSummary, UiEvent } from './protocol';
 
 /** Outputs kept for re-runs; a SAM embedding is 4 MB, so a few dozen entries are plenty. */
 const CACHE_ENTRIES = 64;
@@ -70,6 +71,17 @@ export class EngineService {
   private controller?: AbortController;
   private current?: Promise<unknown>;
   private captureSeq = 0;
+  /** Inputs of each node while it runs (for the views of a field snapshot). */
+  private readonly runningInputs = new Map<string, Readonly<Record<string, unknown>>>();
+  /**
+   * The latest snapshot of a field a node publishes while it runs
+   * (NeRFTrainer during training): what its 3D view shows until the node
+   * ends. Never an output: dropped when the node finishes, fails or is
+   * cancelled (its final field, if any, comes from the run as before).
+   */
+  private readonly snapshots = new Map<string, { field: RadianceFieldValue; info: FieldSnapshotInfo }>();
+  /** Where the running run's events go (the UI), for snapshot notices. */
+  private toUi?: (event: UiEvent) => void;
   /** The device menu's choice for the latest run (the orbit view renders with it too). */
   private deviceChoice: DeviceChoice = 'auto';
   /** Nodes whose `device` param the latest run set from the menu. */
@@ -85,6 +97,7 @@ export class EngineService {
     // Same definitions, with run() wrapped to remember what each node saw and made.
     this.registry = new NodeRegistry().register(...source.all().map((d) => this.capturing(d)));
     this.executor = new Executor({ host, cache: new MemoryCache(CACHE_ENTRIES) });
+    this.executor.previews.on((p) => this.onPreview(p));
   }
 
   describe(): NodeDescription[] {
@@ -124,7 +137,10 @@ export class EngineService {
     const controller = new AbortController();
     this.controller = controller;
     const pending: Promise<void>[] = [];
+    this.toUi = onEvent;
     const off = this.executor.events.on((event) => {
+      // A node that ended shows its final field (or none): its snapshot goes.
+      if (event.type === 'node-done' || event.type === 'node-error' || event.type === 'node-skipped') this.snapshots.delete(event.node);
       onEvent(event);
       if (event.type === 'node-done') {
         const c = this.captured.get(event.node);
@@ -143,8 +159,19 @@ export class EngineService {
       return { status: result.status, errors: [] };
     } finally {
       off();
+      if (this.toUi === onEvent) this.toUi = undefined;
+      for (const id of compiled.byId.keys()) this.snapshots.delete(id);
       if (this.controller === controller) this.controller = undefined;
     }
+  }
+
+  /** A field snapshot from a running node: kept for its 3D view; the UI hears of it (step, PSNR), never the field itself. */
+  private onPreview(p: NodePreview): void {
+    if (kindOf(p.value) !== 'RadianceField') return;
+    const field = p.value as RadianceFieldValue;
+    const info: FieldSnapshotInfo = { node: p.node, port: p.port, seq: p.seq, step: p.info.step ?? field.provenance.steps, psnr: p.info.psnr };
+    this.snapshots.set(p.node, { field, info });
+    this.toUi?.({ type: 'field-snapshot', snapshot: info });
   }
 
   outputs(): OutputFile[] {
@@ -163,6 +190,7 @@ export class EngineService {
       ...definition,
       run: async (ctx, inputs, params) => {
         let outputs: NodeOutputs;
+        this.runningInputs.set(ctx.nodeId, inputs);
         try {
           outputs = await definition.run(ctx, inputs, params);
         } catch (e) {
@@ -174,6 +202,8 @@ export class EngineService {
               cause: e,
             });
           throw e;
+        } finally {
+          if (this.runningInputs.get(ctx.nodeId) === inputs) this.runningInputs.delete(ctx.nodeId);
         }
         this.captured.set(ctx.nodeId, { inputs, outputs, seq: ++this.captureSeq });
         return outputs;
@@ -187,13 +217,13 @@ export class EngineService {
   orbitInfo(node: string): OrbitInfo {
     const source = this.orbitSource(node);
     if ('error' in source) return { ok: false, reason: source.error };
-    const { field, views, mask } = source;
+    const { field, views, mask, snapshot } = source;
     const orbit = views ? orbitFromViews(views) : orbitFromViews({ bounds: field.bounds, views: [] as ViewsValue['views'] });
-    return { ok: true, orbit, mask: mask ? mask.objects.map((o) => o.name) : [], steps: field.provenance.steps, device: this.deviceChoice };
+    return { ok: true, orbit, mask: mask ? mask.objects.map((o) => o.name) : [], steps: field.provenance.steps, device: this.deviceChoice, snapshot };
   }
 
   /** Renders the node's field at the orbit camera; a newer call cancels an older one still rendering (AbortError). */
-  async renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string }> {
+  async renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string; snapshot?: FieldSnapshotInfo }> {
     this.orbitController?.abort(new DOMException('superseded by a newer orbit render', 'AbortError'));
     const controller = new AbortController();
     this.orbitController = controller;
@@ -202,18 +232,25 @@ export class EngineService {
     const { render, device } = await this.renderers.renderer(source.field, this.deviceChoice);
     if (controller.signal.aborted) throw controller.signal.reason;
     const frame = await renderOrbitFrame(render, orbit, size, mode, { mask: source.mask, minAccumulation: 0.5, signal: controller.signal });
-    return { ...frame, device };
+    return { ...frame, device, snapshot: source.snapshot };
   }
 
   /** The world point under a click in the orbit view, or why there is none. */
-  async liftOrbit(node: string, orbit: Orbit, size: number, x: number, y: number, minAccumulation: number): Promise<OrbitLift> {
+  async liftOrbit(node: string, orbit: Orbit, size: number, x: number, y: number, minAccumulation: number): Promise<OrbitLift & { snapshot?: FieldSnapshotInfo }> {
     const source = this.orbitSource(node);
     if ('error' in source) return { ok: false, reason: source.error, pixel: { x: Math.floor(x), y: Math.floor(y) } };
     const { render } = await this.renderers.renderer(source.field, this.deviceChoice);
-    return liftOrbitClick(render, orbit, size, x, y, minAccumulation);
+    return { ...(await liftOrbitClick(render, orbit, size, x, y, minAccumulation)), snapshot: source.snapshot };
   }
 
-  private orbitSource(node: string): { field: RadianceFieldValue; views?: ViewsValue; mask?: MaskFieldValue } | { error: string } {
+  private orbitSource(node: string): { field: RadianceFieldValue; views?: ViewsValue; mask?: MaskFieldValue; snapshot?: FieldSnapshotInfo } | { error: string } {
+    const live = this.snapshots.get(node);
+    if (live) {
+      // While the node runs: its latest snapshot, over the views it trains on (no 3D mask: those were made over an older field).
+      const inputs = [...Object.values(this.runningInputs.get(node) ?? {}), ...Object.values(this.captured.get(node)?.inputs ?? {})];
+      const views = inputs.find((v) => kindOf(v) === 'Views') as ViewsValue | undefined;
+      return { field: live.field, views, snapshot: live.info };
+    }
     const c = this.captured.get(node);
     if (!c) return { error: `${node} has not run yet: run the graph, then open its 3D view` };
     const values = [...Object.values(c.outputs), ...Object.values(c.inputs)];

@@ -10,7 +10,7 @@ import type { Camera, RadianceFieldValue } from '../../engine/values';
 import type { DepthRender } from '../../nodes/lock3d/geometry';
 import type { Device } from '../../runtime-gpu/backend';
 import { paramLayout } from '../../runtime-gpu/nerf/config';
-import { createFieldEvaluator } from '../../runtime-gpu/nerf/evaluators';
+import { createFieldEvaluator, type CreatedEvaluator } from '../../runtime-gpu/nerf/evaluators';
 import { Nerf } from '../../runtime-gpu/nerf/nerf';
 import { adapterName, describeAdapter, type GpuContext } from '../../runtime-gpu/webgpu/device';
 import type { CameraRenderer } from './orbit-render';
@@ -64,8 +64,14 @@ async function defaultGpuRenderer(ctx: GpuContext, field: RadianceFieldValue): P
   };
 }
 
+/** Field configs whose CPU evaluators are kept (each holds onnxruntime sessions). */
+const EVALUATORS_KEPT = 3;
+
 export class FieldRenderers {
   private readonly cpu = new WeakMap<RadianceFieldValue, Promise<FieldRendererEntry>>();
+  /** MLP evaluators by field config (JSON), least recently used first. */
+  private readonly evaluators = new Map<string, Promise<CreatedEvaluator>>();
+  private cpuQueue: Promise<unknown> = Promise.resolve();
   private gpu?: { field: RadianceFieldValue; entry: Promise<FieldRendererEntry & { dispose(): void }> };
   private ctx?: Promise<GpuContext>;
 
@@ -100,17 +106,44 @@ export class FieldRenderers {
     return entry.then((e) => ({ ...e, device: `${device} · ${e.device}` }));
   }
 
-  /** The CPU Nerf over onnxruntime (wasm in a browser) when it loads, else the TypeScript reference; one render at a time. */
+  /**
+   * The CPU Nerf over onnxruntime (wasm in a browser) when it loads, else the
+   * TypeScript reference; one CPU render at a time over all fields. The MLP
+   * evaluator takes the parameters per call, so fields of one config share
+   * it: a training node's snapshots (a new field value every few seconds)
+   * never create onnxruntime sessions again.
+   */
   private async makeCpuRenderer(field: RadianceFieldValue): Promise<FieldRendererEntry> {
-    const { evaluator } = await createFieldEvaluator(field.config, paramLayout(field.config), 'auto', this.deps.cpuDevice ?? 'cpu');
+    const { evaluator } = await this.evaluatorFor(field);
     const nerf = Nerf.fromValue(field, evaluator);
-    let queue: Promise<unknown> = Promise.resolve();
     const render = (camera: Camera, signal?: AbortSignal): Promise<DepthRender> => {
-      const run = queue.then(() => nerf.renderCamera(camera, { signal }));
-      queue = run.catch(() => undefined);
+      const run = this.cpuQueue.then(() => nerf.renderCamera(camera, { signal }));
+      this.cpuQueue = run.catch(() => undefined);
       return run;
     };
     return { render, device: evaluator.name };
+  }
+
+  private evaluatorFor(field: RadianceFieldValue): Promise<CreatedEvaluator> {
+    const key = JSON.stringify(field.config);
+    let entry = this.evaluators.get(key);
+    if (entry) {
+      // Most recently used last.
+      this.evaluators.delete(key);
+      this.evaluators.set(key, entry);
+      return entry;
+    }
+    entry = createFieldEvaluator(field.config, paramLayout(field.config), 'auto', this.deps.cpuDevice ?? 'cpu');
+    this.evaluators.set(key, entry);
+    entry.catch(() => this.evaluators.delete(key));
+    while (this.evaluators.size > EVALUATORS_KEPT) {
+      const [oldKey, old] = this.evaluators.entries().next().value!;
+      this.evaluators.delete(oldKey);
+      // Released once the renders queued before it are done.
+      const after = this.cpuQueue;
+      void old.then((e) => after.then(() => e.evaluator.dispose?.()), () => undefined);
+    }
+    return entry;
   }
 
   private gpuRendererFor(ctx: GpuContext, field: RadianceFieldValue): Promise<FieldRendererEntry> {

@@ -25,8 +25,22 @@ export type OrbitInfo =
       /** Training steps of the field shown. */
       steps: number;
       device: DeviceChoice;
+      /** Set while the node still runs: the field shown is its latest snapshot, not its output. */
+      snapshot?: FieldSnapshotInfo;
     }
   | { ok: false; reason: string };
+
+/** A field snapshot a running node published (NeRFTrainer while training); the field stays in the worker. */
+export interface FieldSnapshotInfo {
+  node: string;
+  port: string;
+  /** Grows with every snapshot, so a newer one always wins. */
+  seq: number;
+  /** Training step of the snapshot. */
+  step: number;
+  /** The batch PSNR at that step (dB), when the node reported it. */
+  psnr?: number;
+}
 
 export interface PreviewData {
   node: string;
@@ -58,7 +72,7 @@ export interface OutputFile {
   size: number;
 }
 
-export type UiEvent = EngineEvent | { type: 'preview'; preview: PreviewData };
+export type UiEvent = EngineEvent | { type: 'preview'; preview: PreviewData } | { type: 'field-snapshot'; snapshot: FieldSnapshotInfo };
 
 export interface EngineApi {
   /** The palette: every node type the worker can run. */
@@ -83,9 +97,9 @@ export interface EngineApi {
   /** The orbit view of a node that ran and holds (or takes) a RadianceField. */
   orbitInfo(node: string): OrbitInfo;
   /** A frame of the orbit view; a newer call makes an older one still rendering reject with an AbortError. */
-  renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string }>;
-  /** The world point under pixel (x, y) of the orbit camera at `size` pixels, or why not. */
-  liftOrbit(node: string, orbit: Orbit, size: number, x: number, y: number, minAccumulation: number): Promise<OrbitLift>;
+  renderOrbit(node: string, orbit: Orbit, size: number, mode: OrbitMode): Promise<OrbitFrame & { device: string; snapshot?: FieldSnapshotInfo }>;
+  /** The world point under pixel (x, y) of the orbit camera at `size` pixels, or why not (`snapshot`: lifted on an unfinished field). */
+  liftOrbit(node: string, orbit: Orbit, size: number, x: number, y: number, minAccumulation: number): Promise<OrbitLift & { snapshot?: FieldSnapshotInfo }>;
 }
 
 /** The worker's side of the API: every method may answer asynchronously (comlink makes all calls async anyway). */
