@@ -5,9 +5,10 @@
 // for the evaluation views. The math and the file format: docs/nerf.md.
 
 import { defineNode, NodeError, type NodeContext } from '../engine';
+import { DeviceUnavailableError } from '../runtime-gpu/backend';
 import type { RadianceFieldValue, View, ViewsValue } from '../engine/values';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, viewsFingerprint, type Checkpoint } from '../runtime-gpu/nerf/checkpoint';
-import { configForScene, paramLayout, type FieldConfig } from '../runtime-gpu/nerf/config';
+import { configForScene, LONG_BUDGET_SECONDS, paramLayout, trainingSize, type FieldConfig } from '../runtime-gpu/nerf/config';
 import { pixelFootprint, trainingSet } from '../runtime-gpu/nerf/dataset';
 import { createFieldEvaluator, type EvaluatorChoice } from '../runtime-gpu/nerf/evaluators';
 import { nerfPlatform, resolveThreads } from '../runtime-gpu/nerf/platform';
@@ -42,8 +43,11 @@ function ordinal(n: number): string {
 }
 
 function sameConfig(a: FieldConfig, b: FieldConfig): string | undefined {
+  // The render step only affects rendered images, not training: a checkpoint from before it existed resumes.
+  const trained = (c: FieldConfig) => ({ ...c, render: { ...c.render, renderMarchSteps: undefined } });
+  const ta = trained(a), tb = trained(b);
   for (const section of ['hash', 'mlp', 'scene', 'render', 'occupancy'] as const) {
-    const x = JSON.stringify(a[section]), y = JSON.stringify(b[section]);
+    const x = JSON.stringify(ta[section]), y = JSON.stringify(tb[section]);
     if (x !== y) return `its ${section} settings ${y} differ from this node's ${x}`;
   }
   return undefined;
@@ -59,14 +63,14 @@ export const NeRFTrainer = defineNode({
   params: {
     steps: { type: 'integer', default: 20000, min: 0, description: 'stop after this many steps (0: only maxSeconds)' },
     maxSeconds: { type: 'number', default: 120, min: 0, description: 'stop after this many seconds of training, evaluation excluded (0: only steps)' },
-    raysPerBatch: { type: 'integer', default: 2048, min: 64, max: 1 << 18, description: 'rays per training step (fewer while rays are long)' },
+    raysPerBatch: { type: 'integer', default: 0, min: 0, max: 1 << 18, description: `rays per training step (fewer while rays are long); 0: from the budget, 2048 under ${LONG_BUDGET_SECONDS} s of maxSeconds, 4096 from ${LONG_BUDGET_SECONDS} s (or the checkpoint's when resuming)` },
     hashLevels: { type: 'integer', default: 12, min: 1, max: 32, description: 'levels of the multiresolution hash grid' },
-    log2TableSize: { type: 'integer', default: 17, min: 10, max: 24, description: 'log2 of the hash table size per level' },
+    log2TableSize: { type: 'integer', default: 0, min: 0, max: 24, description: `log2 of the hash table size per level (10-24); 0: from the budget, 17 under ${LONG_BUDGET_SECONDS} s of maxSeconds, 19 from ${LONG_BUDGET_SECONDS} s (or the checkpoint's when resuming)` },
     seed: { type: 'integer', default: 0, min: 0, description: 'random seed (same seed, same field on the CPU)' },
     learningRate: { type: 'number', default: 0.02, min: 0, max: 1, description: 'Adam learning rate (held, then decayed to 5% over the budget)' },
     evalViews: { type: 'integer', default: 8, min: 0, description: 'evaluate on every n-th test view (0: no evaluation)' },
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.ckpt'], description: 'a field.ckpt to resume from; training is skipped when it already reached steps or maxSeconds' },
-    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: 'where to train: cpu, webgpu (WGSL kernels), or auto (webgpu on a hardware adapter, else cpu); cuda is not implemented yet' },
+    device: { type: 'enum', options: NERF_DEVICES, default: 'auto', description: "where to train: cpu, webgpu (WGSL kernels), auto (webgpu on a hardware adapter, else cpu), or cuda (the MLPs on onnxruntime-node's CUDA provider, the rest on the CPU)" },
     threads: { type: 'integer', default: 1, min: 0, max: 64, description: 'CPU threads (0: every core, at most 4); results are reproducible for a given seed and thread count' },
     evaluator: { type: 'enum', options: ['auto', 'onnxruntime', 'reference'], default: 'auto', advanced: true, description: 'MLP kernels: onnxruntime (fast) or the TypeScript reference' },
   },
@@ -79,8 +83,6 @@ export const NeRFTrainer = defineNode({
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const views = inputs.views as ViewsValue;
     const device = params.device as (typeof NERF_DEVICES)[number];
-    if (device === 'cuda')
-      throw new NodeError("NeRF training on 'cuda' is not implemented yet (onnxruntime's CUDA provider); on an NVIDIA GPU use device webgpu (Dawn over Vulkan)", { param: 'device', fix: 'set device to cpu or auto, or webgpu' });
     const steps = params.steps as number, maxSeconds = params.maxSeconds as number;
     if (steps === 0 && maxSeconds === 0) throw new NodeError('steps and maxSeconds are both 0, so training would never stop', { param: 'maxSeconds', fix: 'set steps or maxSeconds above 0' });
     const { train, evaluation, evalSource } = splitViews(views, params.evalViews as number);
@@ -91,22 +93,28 @@ export const NeRFTrainer = defineNode({
     } catch (e) {
       throw new NodeError((e as Error).message, { port: 'views' });
     }
+    const requested = { raysPerBatch: params.raysPerBatch as number, log2TableSize: params.log2TableSize as number };
+    if (requested.raysPerBatch > 0 && requested.raysPerBatch < 64)
+      throw new NodeError(`raysPerBatch ${requested.raysPerBatch} is too small`, { param: 'raysPerBatch', fix: 'use 64 or more, or 0 to choose from the budget' });
+    if (requested.log2TableSize > 0 && requested.log2TableSize < 10)
+      throw new NodeError(`log2TableSize ${requested.log2TableSize} is too small`, { param: 'log2TableSize', fix: 'use 10-24, or 0 to choose from the budget' });
+    const ckpt = await readCheckpoint(ctx, params.checkpoint as string);
+    const size = trainingSize(maxSeconds, { ...automaticFromCheckpoint(ckpt), ...nonZero(requested) });
     const config = configForScene(
       { bounds: views.bounds, near: views.near, far: views.far, sceneKind: views.sceneKind, pixelFootprint: pixelFootprint(views) },
-      { levels: params.hashLevels as number, log2TableSize: params.log2TableSize as number },
+      { levels: params.hashLevels as number, log2TableSize: size.log2TableSize },
     );
     if (set.compositeBackground) config.render.background = set.compositeBackground;
     const seed = params.seed as number;
-    const fingerprint = `${viewsFingerprint(train)}|seed=${seed}|rays=${params.raysPerBatch}|lr=${params.learningRate}`;
-    const resume = await readResume(ctx, params.checkpoint as string, config, fingerprint, steps, maxSeconds);
-    const gpu = await chooseDevice(ctx, device);
-    if (gpu) return trainOnWebGpu(ctx, gpu, { views, set, train, evaluation, evalSource, config, params, fingerprint, resume });
+    const fingerprint = `${viewsFingerprint(train)}|seed=${seed}|rays=${size.raysPerBatch}|lr=${params.learningRate}`;
+    const resume = ckpt && checkResume(ctx, params.checkpoint as string, ckpt, config, fingerprint, steps, maxSeconds);
+    const gpu = device === 'cuda' ? undefined : await chooseDevice(ctx, device);
+    if (gpu) return trainOnWebGpu(ctx, gpu, { views, set, train, evaluation, evalSource, config, params, fingerprint, resume, raysPerBatch: size.raysPerBatch });
     const threads = resolveThreads(params.threads as number);
     if (threads === 1 && (params.threads as number) > 1) ctx.log('this platform runs no training threads: training on one');
-    const options = { seed, raysPerBatch: params.raysPerBatch as number, shared: threads > 1 };
+    const options = { seed, raysPerBatch: size.raysPerBatch, shared: threads > 1 };
     const layout = paramLayout(config);
-    const { evaluator, fallback } = await createFieldEvaluator(config, layout, params.evaluator as EvaluatorChoice, 'cpu');
-    if (fallback) ctx.log(fallback);
+    const evaluator = await cpuOrCudaEvaluator(ctx, config, layout, device, params.evaluator as EvaluatorChoice);
 
     // Resume from a checkpoint when one is given and matches.
     let nerf: Nerf | undefined;
@@ -185,20 +193,54 @@ interface Resume {
  * fingerprint are the same), or undefined when none is given or it does not
  * exist yet; a NodeError when it is unreadable or does not match.
  */
-async function readResume(ctx: NodeContext<SamnerfHost>, ckptPath: string, config: FieldConfig, fingerprint: string, steps: number, maxSeconds: number): Promise<Resume | undefined> {
+async function readCheckpoint(ctx: NodeContext<SamnerfHost>, ckptPath: string): Promise<Checkpoint | undefined> {
   if (!ckptPath) return undefined;
   const stat = await ctx.host.files.stat(ckptPath);
   if (!stat) {
     ctx.log(`checkpoint ${ckptPath} does not exist yet: training from scratch`);
     return undefined;
   }
-  let ckpt: Checkpoint;
   try {
-    ckpt = decodeCheckpoint(await ctx.host.files.readFile(ckptPath), ckptPath);
+    return decodeCheckpoint(await ctx.host.files.readFile(ckptPath), ckptPath);
   } catch (e) {
     if (e instanceof CheckpointError) throw new NodeError(e.message, { param: 'checkpoint', fix: 'point it at a field.ckpt written by NeRFTrainer, or clear it' });
     throw e;
   }
+}
+
+/** Sizes a resumed run keeps when left automatic (0): a longer budget continues the checkpoint's field. */
+function automaticFromCheckpoint(ckpt: Checkpoint | undefined): { raysPerBatch?: number; log2TableSize?: number } {
+  if (!ckpt) return {};
+  const rays = /\|rays=(\d+)\|/.exec(ckpt.training?.fingerprint ?? '');
+  return { log2TableSize: ckpt.field.config.hash.log2TableSize, ...(rays ? { raysPerBatch: Number(rays[1]) } : {}) };
+}
+
+function nonZero<T extends Record<string, number>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v > 0)) as Partial<T>;
+}
+
+/**
+ * The MLP evaluator of the CPU path: onnxruntime on the CPU (or the
+ * TypeScript reference), or, for device cuda, onnxruntime-node's CUDA
+ * provider for the MLP graphs while the hash encoding, marching and Adam stay
+ * on the CPU; a clear error when that provider is not installed.
+ */
+async function cpuOrCudaEvaluator(ctx: NodeContext<SamnerfHost>, config: FieldConfig, layout: ReturnType<typeof paramLayout>, device: string, choice: EvaluatorChoice) {
+  if (device !== 'cuda') {
+    const { evaluator, fallback } = await createFieldEvaluator(config, layout, choice, 'cpu');
+    if (fallback) ctx.log(fallback);
+    return evaluator;
+  }
+  if (choice === 'reference') throw new NodeError('device cuda runs the MLPs on onnxruntime; the reference evaluator is TypeScript on the CPU', { param: 'evaluator', fix: 'set evaluator to auto or onnxruntime, or device to cpu' });
+  try {
+    return (await createFieldEvaluator(config, layout, 'onnxruntime', 'cuda')).evaluator;
+  } catch (e) {
+    if (e instanceof DeviceUnavailableError) throw new NodeError(`cannot train on cuda: ${e.reason}`, { param: 'device', fix: `${e.fix} (device webgpu reaches NVIDIA GPUs through Vulkan without it)` });
+    throw new NodeError(`cannot train on cuda: ${(e as Error).message.split('\n')[0]}`, { param: 'device', fix: 'set device to webgpu, auto or cpu' });
+  }
+}
+
+function checkResume(ctx: NodeContext<SamnerfHost>, ckptPath: string, ckpt: Checkpoint, config: FieldConfig, fingerprint: string, steps: number, maxSeconds: number): Resume {
   const mismatch = sameConfig(config, ckpt.field.config) ?? (ckpt.training && ckpt.training.fingerprint !== fingerprint ? 'it was trained on other views or with another seed, batch size or learning rate' : undefined);
   if (mismatch) throw new NodeError(`checkpoint "${ckptPath}" does not match: ${mismatch}`, { param: 'checkpoint', fix: 'delete it or clear the checkpoint param to train from scratch' });
   let startStep = ckpt.training?.step ?? ckpt.field.provenance.steps;
@@ -245,6 +287,7 @@ interface GpuRun {
   params: Record<string, unknown>;
   fingerprint: string;
   resume?: Resume;
+  raysPerBatch: number;
 }
 
 /**
@@ -254,10 +297,10 @@ interface GpuRun {
  * and at the end, so the CPU can continue what the GPU trained and back.
  */
 async function trainOnWebGpu(ctx: NodeContext<SamnerfHost>, gpu: GpuContext, run: GpuRun): Promise<{ field: RadianceFieldValue }> {
-  const { views, set, train, evaluation, evalSource, config, params, fingerprint, resume } = run;
+  const { views, set, train, evaluation, evalSource, config, params, fingerprint, resume, raysPerBatch } = run;
   const seed = params.seed as number;
   const steps = params.steps as number, maxSeconds = params.maxSeconds as number;
-  const options = { seed, raysPerBatch: params.raysPerBatch as number };
+  const options = { seed, raysPerBatch };
   let nerf: GpuNerf;
   try {
     nerf = resume ? await GpuNerf.fromCheckpoint(gpu, resume.ckpt, options) : await GpuNerf.create(gpu, config, options);

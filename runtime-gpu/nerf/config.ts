@@ -95,7 +95,7 @@ export interface FieldOptions {
   colorHidden?: number;
   colorLayers?: number;
   marchSteps?: number;
-  /** March steps when rendering (absent: the training step). */
+  /** March steps when rendering (default: twice the training steps). */
   renderMarchSteps?: number;
   occupancyResolution?: number;
   occupancyDecay?: number;
@@ -148,7 +148,8 @@ export function configForScene(scene: SceneDescription, options: FieldOptions = 
       near: scene.near,
       far: scene.far,
       marchSteps: options.marchSteps ?? steps,
-      ...(options.renderMarchSteps ? { renderMarchSteps: options.renderMarchSteps } : {}),
+      // Rendering marches twice as finely as training (docs/nerf.md, "Rendering step").
+      renderMarchSteps: options.renderMarchSteps ?? 2 * (options.marchSteps ?? steps),
       coneAngle: contract ? 1 / 256 : 0,
       minTransmittance: 1e-4,
       background: [1, 1, 1],

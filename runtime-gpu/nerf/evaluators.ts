@@ -3,7 +3,7 @@
 // otherwise or on request. A platform adapter (node/index.ts under Node)
 // may install a SessionFactory with tuned session options.
 
-import type { Device } from '../backend';
+import { DeviceUnavailableError, type Device } from '../backend';
 import type { FieldConfig, ParamLayout } from './config';
 import { CpuFieldEvaluator } from './field-cpu';
 import type { FieldEvaluator } from './field-kernels';
@@ -32,7 +32,13 @@ export async function createFieldEvaluator(
   if (choice === 'reference') return { evaluator: new CpuFieldEvaluator(config, layout) };
   try {
     const factory = device === 'cpu' ? nerfPlatform().sessionFactory : undefined;
-    return { evaluator: await OrtFieldEvaluator.create(config, layout, { device, factory }) };
+    try {
+      return { evaluator: await OrtFieldEvaluator.create(config, layout, { device, factory }) };
+    } catch (e) {
+      // In a browser onnxruntime-web runs CPU work as 'wasm': the CPU path there, not the TypeScript reference.
+      if (device !== 'cpu' || factory || !(e instanceof DeviceUnavailableError)) throw e;
+      return { evaluator: await OrtFieldEvaluator.create(config, layout, { device: 'wasm' }) };
+    }
   } catch (e) {
     if (choice === 'onnxruntime') throw e;
     return { evaluator: new CpuFieldEvaluator(config, layout), fallback: `onnxruntime unavailable (${(e as Error).message.split('\n')[0]}); using the TypeScript reference` };

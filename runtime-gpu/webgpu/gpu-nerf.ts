@@ -163,6 +163,9 @@ export class GpuNerf {
   private set?: TrainingSet;
   private readonly nSh: number;
   private readonly march: MarchSettings;
+  /** Rendered images march with render.renderMarchSteps (as Nerf.renderCamera); training with marchSteps. */
+  private readonly renderMarch: MarchSettings;
+  readonly renderStepSize: number;
   private readonly ray = new Float64Array(6);
   private readonly host: HostRays;
   private readonly params: GPUBuffer;
@@ -211,6 +214,13 @@ export class GpuNerf {
       maxIterations: contract ? contractSteps(config, this.stepSize) + 8 : config.render.marchSteps + 4 * this.grid.resolution + 8,
       nSh: this.nSh,
       contract: contract ? { cone: config.render.coneAngle } : undefined,
+    };
+    this.renderStepSize = marchStep(config, 'render');
+    const renderSteps = config.render.renderMarchSteps ?? config.render.marchSteps;
+    this.renderMarch = {
+      ...this.march,
+      dt: this.renderStepSize,
+      maxIterations: contract ? contractSteps(config, this.renderStepSize) + 8 : renderSteps + 4 * this.grid.resolution + 8,
     };
     const { count } = this.layout;
     const f = (n: number, label: string) => storageBuffer(ctx, n * 4, label);
@@ -353,7 +363,7 @@ export class GpuNerf {
   }
 
   /** The ray of RayBatch.addRay into host slot r: box mode in normalised coordinates clipped to the cube; contract mode divided by halfSize. */
-  private setRay(r: number, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, jitter: number): void {
+  private setRay(r: number, ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, jitter: number, step = this.stepSize): void {
     const { scene, render } = this.config;
     const [cx, cy, cz] = scene.center;
     const box = scene.mode === 'box';
@@ -372,7 +382,7 @@ export class GpuNerf {
       if (ta > t0) t0 = ta;
       if (tb < t1) t1 = tb;
     }
-    const start = t0 + jitter * this.stepSize;
+    const start = t0 + jitter * step;
     const h = this.host.rays, b = RAY_IN * r;
     h[b] = o[0]!;
     h[b + 1] = o[1]!;
@@ -403,12 +413,12 @@ export class GpuNerf {
   }
 
   /** Records march, hash encoding, MLP query and compositing of n uploaded rays. */
-  private recordForward(encoder: GPUCommandEncoder, n: number, capacity: number, observe: boolean): void {
+  private recordForward(encoder: GPUCommandEncoder, n: number, capacity: number, observe: boolean, march = this.march): void {
     const { samples: s, rayBuffers: r, kernels: k } = this;
     k.march.record(encoder, {
       rays: r.rays, occupied: this.occupied, raySh: r.raySh, counts: r.counts, rayRange: r.rayRange,
       dropped: r.dropped, totals: this.totals, positions: s.positions, stepT: s.stepT, sh: s.sh,
-    }, n, capacity, this.march);
+    }, n, capacity, march);
     const live = { buffer: this.totals, max: capacity };
     k.hash.forward(encoder, this.params, s.positions, s.enc, live);
     k.mlp.recordQuery(encoder, this.params, s.enc, s.sh, s.sigma, s.rgb, live);
@@ -549,18 +559,18 @@ export class GpuNerf {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
       const batch = queue.subarray(0, Math.min(this.renderRays, queue.length));
       const m = batch.length;
-      const capacity = widen ? full : Math.min(full, Math.max(m * RENDER_SAMPLES_PER_RAY, this.march.maxIterations));
+      const capacity = widen ? full : Math.min(full, Math.max(m * RENDER_SAMPLES_PER_RAY, this.renderMarch.maxIterations));
       for (let r = 0; r < m; r++) {
         const p = batch[r]!;
         this.host.zFactor[r] = pixelRay(camera, p % width, Math.floor(p / width), ray);
-        this.setRay(r, ray[0]!, ray[1]!, ray[2]!, ray[3]!, ray[4]!, ray[5]!, 0.5);
+        this.setRay(r, ray[0]!, ray[1]!, ray[2]!, ray[3]!, ray[4]!, ray[5]!, 0.5, this.renderStepSize);
         this.host.background[3 * r] = bg[0]!;
         this.host.background[3 * r + 1] = bg[1]!;
         this.host.background[3 * r + 2] = bg[2]!;
       }
       this.uploadRays(m);
       const encoder = this.ctx.device.createCommandEncoder({ label: 'render' });
-      this.recordForward(encoder, m, capacity, false);
+      this.recordForward(encoder, m, capacity, false, this.renderMarch);
       await submit(this.ctx, encoder);
       const rayOut = await readFloat32(this.ctx, this.rayBuffers.rayOut, RAY_OUT * m);
       const dropped = new Uint32Array(await readBuffer(this.ctx, this.rayBuffers.dropped, 4 * m));

@@ -73,6 +73,10 @@ fn march(r: u32, limit: u32, write: bool, first: u32) -> u32 {
     }
     return n;
   }
+  // Box mode: samples sit on the ray's lattice t0 + k dt. t is recomputed from the integer k rather than
+  // accumulated: in f32, t += dt drifts by about one ulp per step, enough over the 1000+ steps of a fine
+  // render step to move a ray's last sample across tEnd (the CPU accumulates in f64).
+  var k = 0u;
   for (var it = 0u; it < args.maxIter; it++) {
     if (n >= limit || t >= tEnd) { break; }
     let p = o + t * d;
@@ -80,7 +84,8 @@ fn march(r: u32, limit: u32, write: bool, first: u32) -> u32 {
     if (c.w != 0) {
       if (write) { emit(first + n, r, p, t, dt); }
       n++;
-      t += dt;
+      k++;
+      t = t0 + f32(k) * dt;
     } else {
       let cf = vec3<f32>(c.xyz);
       let hi = (cf + vec3<f32>(1.0)) / G;
@@ -90,9 +95,9 @@ fn march(r: u32, limit: u32, write: bool, first: u32) -> u32 {
       if (d.y > 0.0) { ty = (hi.y - o.y) / d.y; } else if (d.y < 0.0) { ty = (lo.y - o.y) / d.y; }
       if (d.z > 0.0) { tz = (hi.z - o.z) / d.z; } else if (d.z < 0.0) { tz = (lo.z - o.z) / d.z; }
       let tExit = min(tx, min(ty, tz));
-      var tNew = t0 + ceil((tExit - t0) / dt) * dt;
-      if (tNew <= t) { tNew = t + dt; }
-      t = tNew;
+      let kExit = ceil((tExit - t0) / dt);
+      k = select(k + 1u, u32(kExit), kExit > f32(k));
+      t = t0 + f32(k) * dt;
     }
   }
   return n;
