@@ -80,6 +80,8 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     // The dataset goes to the worker as a folder.
     await p.setInputFiles('[data-testid=folder-data-path]', t.dir);
     await expect.poll(async () => (await paramsOf(p, 'data')).path).toBe(folder);
+    // The param is set once every file is in the worker (an edit: after a run it would re-run).
+    await expect.poll(() => p.textContent('[data-testid=notice]').catch(() => ''), { timeout: 30_000 }).toMatch(new RegExp(`Folder ${folder}: \\d+ files`));
   }
 
   beforeAll(async () => {
@@ -244,6 +246,93 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     await page.screenshot({ path: join(ARTIFACTS, 'editor-orbit-click.png') });
     expect(pageErrors).toEqual([]);
   }, 240_000);
+
+  it('while NeRFTrainer trains (400 steps), the 3D view shows its field snapshots: the picture changes before training ends; a click lifts on the snapshot without stopping training; the final field replaces it', async () => {
+    if ((await page.locator('[data-testid=orbit-close]').count()) > 0) await page.click('[data-testid=orbit-close]');
+    await openScene(page, 400);
+    expect(await page.inputValue('[data-testid=device-menu]')).toBe('cpu');
+    await page.evaluate(() => {
+      // The nodes' status over time, to show that training ran once.
+      const w = window as unknown as { statusLog: string[] };
+      w.statusLog = [];
+      const t = performance.now();
+      new MutationObserver(() => {
+        const st = ['nerf', 'lift'].map((id) => document.querySelector(`[data-testid=node-${id}]`)?.getAttribute('data-status')).join('/');
+        if (w.statusLog.at(-1)?.endsWith(st)) return;
+        w.statusLog.push(`${((performance.now() - t) / 1000).toFixed(1)} ${st}`);
+      }).observe(document.body, { attributes: true, subtree: true, attributeFilter: ['data-status'] });
+    });
+    const t0 = Date.now();
+    await page.click('[data-testid=run]');
+    // The button opens once the first snapshot exists, while the node still runs.
+    await waitStatus('nerf', 'running', 60_000);
+    await page.waitForSelector('[data-testid=orbit-open-nerf]:not([disabled])', { timeout: 60_000 });
+    expect(await page.getAttribute('[data-testid=node-nerf]', 'data-status')).toBe('running');
+    await page.click('[data-testid=orbit-open-nerf]');
+    await page.waitForSelector('[data-testid=orbit-canvas][data-snapshot-step]', { timeout: 60_000 });
+    const step1 = Number(await page.getAttribute('[data-testid=orbit-canvas]', 'data-snapshot-step'));
+    const first = await pixels();
+    const firstAt = (Date.now() - t0) / 1000;
+    expect(await page.textContent('[data-testid=orbit-live]')).toMatch(/training: snapshot at step \d+ · PSNR \d+\.\d\d dB/);
+
+    // A later snapshot re-renders the same camera, before the node finishes; the picture changes.
+    await expect
+      .poll(async () => Number((await page.getAttribute('[data-testid=orbit-canvas]', 'data-snapshot-step')) ?? 0), { timeout: 120_000 })
+      .toBeGreaterThan(step1);
+    const step2 = Number(await page.getAttribute('[data-testid=orbit-canvas]', 'data-snapshot-step'));
+    const second = await pixels();
+    expect(await page.getAttribute('[data-testid=node-nerf]', 'data-status')).toBe('running');
+    expect(second.width).toBe(first.width);
+    let changed = 0;
+    for (let i = 0; i < second.data.length; i += 4) if (Math.abs(second.data[i]! - first.data[i]!) + Math.abs(second.data[i + 1]! - first.data[i + 1]!) + Math.abs(second.data[i + 2]! - first.data[i + 2]!) > 30) changed++;
+    console.log(`live 3D view: first snapshot frame (step ${step1}) ${firstAt.toFixed(1)} s after Run, a later one (step ${step2}) ${((Date.now() - t0) / 1000).toFixed(1)} s; ${changed} of ${second.width * second.height} pixels changed; node still running`);
+    expect(changed).toBeGreaterThan(second.width * second.height * 0.01);
+    await page.screenshot({ path: join(ARTIFACTS, 'editor-orbit-live.png') });
+
+    // A click on the largest object lifts on the snapshot: recorded, said so, and training goes on.
+    const state = JSON.parse((await page.getAttribute('[data-testid=orbit-stage]', 'data-orbit'))!);
+    const size = second.width;
+    const cam = orbitCamera({ ...orbitFromViews(t.views), ...state }, size);
+    const gt = renderView(t.scene.layout, cam);
+    let best = 0, bestArea = 0;
+    for (const o of t.scene.layout.objects) {
+      let a = 0;
+      for (const id of gt.instances) if (id === o.id) a++;
+      if (a > bestArea) [best, bestArea] = [o.id, a];
+    }
+    const inside = distanceInside(Uint8Array.from(gt.instances, (id) => (id === best ? 1 : 0)), size, size);
+    let c = 0;
+    for (let p = 0; p < inside.length; p++) if (inside[p]! > inside[c]!) c = p;
+    const stage = (await page.locator('[data-testid=orbit-stage]').boundingBox())!;
+    await page.mouse.click(stage.x + (((c % size) + 0.5) / size) * stage.width, stage.y + ((Math.floor(c / size) + 0.5) / size) * stage.height);
+    await expect
+      .poll(async () => (((await params('lift')).worldPoints as unknown[] | undefined)?.length ?? 0) > 0 || /No 3D prompt added/.test((await page.textContent('[data-testid=notice]').catch(() => '')) ?? ''), { timeout: 30_000 })
+      .toBe(true);
+    const notice = (await page.textContent('[data-testid=notice]'))!;
+    console.log(`click during training: ${notice}`);
+    expect(notice).toMatch(/added to lift\.worldPoints, placed on an unfinished field \(step \d+\): training goes on, lift re-runs when it ends/);
+    expect(await page.locator('[data-testid=orbit-unfinished]').count()).toBe(1);
+    // Not cancelled by the edit.
+    await page.waitForTimeout(1500);
+    expect(await page.getAttribute('[data-testid=node-nerf]', 'data-status')).toBe('running');
+
+    // Training ends: the final field replaces the snapshot; then LiftPrompts runs with the point.
+    await waitStatus('nerf', 'done', 240_000);
+    const trained = (Date.now() - t0) / 1000;
+    await page.waitForSelector('[data-testid=orbit-canvas]:not([data-snapshot-step])', { timeout: 60_000 });
+    await expect.poll(() => page.textContent('[data-testid=orbit-caption]'), { timeout: 60_000 }).toMatch(/field of 400 steps/);
+    expect(await page.locator('[data-testid=orbit-live]').count()).toBe(0);
+    await waitStatus('lift', 'done', 120_000);
+    const log = await page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
+    console.log(`nerf/lift status over time (s): ${log.join(' | ')}`);
+    expect(await page.getAttribute('[data-testid=node-nerf]', 'data-status')).toBe('cached');
+    // Trained once: the click did not cancel and restart training (one 'running' spell, then done, then cached).
+    const nerfStates = log.map((e) => e.split(' ')[1]!.split('/')[0]).filter((x, i, a) => i === 0 || x !== a[i - 1]);
+    expect(nerfStates.filter((x) => x === 'running')).toHaveLength(1);
+    expect(nerfStates.slice(nerfStates.indexOf('running'))).toEqual(['running', 'done', 'queued', 'cached']);
+    console.log(`400 steps trained in the browser worker with the live view open: ${trained.toFixed(1)} s`);
+    expect(pageErrors).toEqual([]);
+  }, 420_000);
 
   it('with --enable-unsafe-webgpu: the worker finds SwiftShader (software); device webgpu trains and the 3D view renders and lifts on it', async () => {
     const gpuBrowser = await launchChromium(['--enable-unsafe-webgpu']);
