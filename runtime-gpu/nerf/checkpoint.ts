@@ -40,6 +40,17 @@ export interface Checkpoint {
 
 type BufferEntry = { name: string; dtype: 'float32' | 'uint8'; length: number; offset: number };
 
+/** What a Nerf or GpuNerf starts from to continue a checkpoint's training (the same for both devices). */
+export function resumeState(ckpt: Checkpoint) {
+  const { field, training } = ckpt;
+  return {
+    params: field.params,
+    occupancy: field.occupancy,
+    adam: training && { m: training.adamM, v: training.adamV, step: training.adamStep },
+    rngState: training?.rngState,
+  };
+}
+
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }

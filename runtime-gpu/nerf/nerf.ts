@@ -11,7 +11,7 @@
 import type { Camera, RadianceFieldValue } from '../../engine/values';
 import { Adam } from './adam';
 import { carveFromAlpha } from './carve';
-import type { Checkpoint } from './checkpoint';
+import { resumeState, type Checkpoint } from './checkpoint';
 import { paramLayout, type FieldConfig, type ParamLayout } from './config';
 import type { TrainingSet } from './dataset';
 import type { FieldEvaluator } from './field-kernels';
@@ -265,12 +265,7 @@ export class Nerf {
   /** A Nerf from a checkpoint (training resumes where it stopped when the checkpoint has its state). */
   static fromCheckpoint(ckpt: Checkpoint, evaluator: FieldEvaluator, options: NerfOptions): Nerf {
     const { field, training } = ckpt;
-    const nerf = new Nerf(field.config, evaluator, options, {
-      params: field.params,
-      occupancy: field.occupancy,
-      adam: training && { m: training.adamM, v: training.adamV, step: training.adamStep },
-      rngState: training?.rngState,
-    });
+    const nerf = new Nerf(field.config, evaluator, options, resumeState(ckpt));
     if (ckpt.hull) nerf.grid.hull = ckpt.hull.slice();
     if (training) nerf.samplesPerRay = training.samplesPerRay;
     return nerf;

@@ -26,7 +26,7 @@
 import type { Camera, RadianceFieldValue } from '../../engine/values';
 import { ADAM_DEFAULTS } from '../nerf/adam';
 import { carveFromAlpha } from '../nerf/carve';
-import type { Checkpoint } from '../nerf/checkpoint';
+import { resumeState, type Checkpoint } from '../nerf/checkpoint';
 import { paramLayout, shCoefficients, type FieldConfig, type ParamLayout } from '../nerf/config';
 import type { TrainingSet } from '../nerf/dataset';
 import { marchStep } from '../nerf/marcher';
@@ -286,12 +286,7 @@ export class GpuNerf {
   /** A GpuNerf from a checkpoint (of either device): training resumes where it stopped when the checkpoint has its state, as Nerf.fromCheckpoint. */
   static async fromCheckpoint(ctx: GpuContext, ckpt: Checkpoint, options: GpuNerfOptions): Promise<GpuNerf> {
     const { field, training } = ckpt;
-    const nerf = await GpuNerf.create(ctx, field.config, options, {
-      params: field.params,
-      occupancy: field.occupancy,
-      adam: training && { m: training.adamM, v: training.adamV, step: training.adamStep },
-      rngState: training?.rngState,
-    });
+    const nerf = await GpuNerf.create(ctx, field.config, options, resumeState(ckpt));
     if (ckpt.hull) nerf.grid.hull = ckpt.hull.slice();
     if (training) nerf.samplesPerRay = training.samplesPerRay;
     return nerf;
