@@ -357,6 +357,8 @@ export class EditorSession implements NodeActions {
 
   cancel(): void {
     clearTimeout(this.rerunTimer);
+    // Cancelling also drops a re-run held for a 3D prompt placed during training.
+    this.rerunAfterRun = false;
     void this.api.cancel();
   }
 
