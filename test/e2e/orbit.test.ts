@@ -273,7 +273,7 @@ describe.skipIf(!hasChromium)('device menu and 3D orbit view in Chromium', () =>
     const step1 = Number(await page.getAttribute('[data-testid=orbit-canvas]', 'data-snapshot-step'));
     const first = await pixels();
     const firstAt = (Date.now() - t0) / 1000;
-    expect(await page.textContent('[data-testid=orbit-live]')).toMatch(/training: snapshot at step \d+ · PSNR \d+\.\d\d dB/);
+    expect(await page.textContent('[data-testid=orbit-live]')).toMatch(/training: snapshot at step \d+ · batch PSNR \d+\.\d\d dB/);
 
     // A later snapshot re-renders the same camera, before the node finishes; the picture changes.
     await expect
