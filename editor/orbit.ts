@@ -4,6 +4,7 @@
 // shared by the UI (drag, wheel) and the worker (rendering, click lifting).
 
 import type { Camera, ViewsValue } from '../engine/values';
+import { lookAt } from '../runtime-gpu/nerf/rays';
 
 export type Vec3 = [number, number, number];
 
@@ -102,18 +103,7 @@ export function orbitDirection(o: Pick<Orbit, 'up' | 'ref' | 'azimuth' | 'elevat
 export function orbitCamera(o: Orbit, width: number, height = width): Camera {
   const z = orbitDirection(o);
   const eye: Vec3 = [o.centre[0] + o.radius * z[0], o.centre[1] + o.radius * z[1], o.centre[2] + o.radius * z[2]];
-  const x = normalize(cross(o.up, z));
-  const y = cross(z, x);
-  const f = height / 2 / Math.tan(o.fovY / 2);
-  return {
-    width,
-    height,
-    fx: f,
-    fy: f,
-    cx: width / 2,
-    cy: height / 2,
-    cameraToWorld: [x[0], y[0], z[0], eye[0], x[1], y[1], z[1], eye[1], x[2], y[2], z[2], eye[2], 0, 0, 0, 1],
-  };
+  return lookAt(eye, o.centre, o.up, width, height, height / 2 / Math.tan(o.fovY / 2));
 }
 
 /** A drag of (dx, dy) CSS pixels: right turns the scene right (the eye goes left), down tilts it towards the viewer (the eye goes up). */
