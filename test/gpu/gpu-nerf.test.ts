@@ -10,6 +10,7 @@ import { evaluateViews, trainNerf } from '../../runtime-gpu/nerf/trainer';
 import { GpuNerf } from '../../runtime-gpu/webgpu/gpu-nerf';
 import { asTrainable } from '../../runtime-gpu/webgpu/train';
 import { sphereScene } from '../nerf/sphere-scene';
+import { expectDeviceRaysMatchHost } from './device-rays';
 import { maxAbsDiff, testGpu } from './gpu-context';
 
 const gpu = await testGpu();
@@ -32,30 +33,7 @@ describe.skipIf(!!gpu.skip)('GpuNerf vs the CPU Nerf on an analytic sphere', () 
   });
 
   it('rays formed on the device from the uploaded views match the host-formed ones: same loss and parameters after two steps', async () => {
-    const ctx = gpu.ctx!;
-    const set = trainingSet(train);
-    const options = { seed: 4, raysPerBatch: 128, sampleBudget: 128 * 24 };
-    const a = await GpuNerf.create(ctx, config, { ...options, deviceRays: true });
-    const b = await GpuNerf.create(ctx, config, { ...options, deviceRays: false });
-    a.setTrainingSet(set);
-    b.setTrainingSet(set);
-    expect(a.deviceRays).toBe(true);
-    expect(b.deviceRays).toBe(false);
-    for (let step = 0; step < 2; step++) {
-      const sa = await a.trainStep(1e-2), sb = await b.trainStep(1e-2);
-      expect(sa.rays).toBe(sb.rays);
-      expect(Math.abs(sa.samples - sb.samples)).toBeLessThanOrEqual(2);
-      expect(Math.abs(sa.loss - sb.loss)).toBeLessThan(1e-4 * sb.loss + 1e-7);
-    }
-    // f32 origins formed on the device differ from the host's by ~1e-7, which can move a sample across a
-    // grid-cell or lattice boundary; its hash entries then get a gradient in one run only and Adam moves
-    // them by up to the learning rate. Nearly every parameter must agree (as the contract-mode test).
-    const pa = await a.readParams(), pb = await b.readParams();
-    let differing = 0;
-    for (let i = 0; i < pa.length; i++) if (Math.abs(pa[i]! - pb[i]!) > 1e-4) differing++;
-    expect(differing).toBeLessThan(1e-3 * pa.length);
-    a.dispose();
-    b.dispose();
+    await expectDeviceRaysMatchHost(gpu.ctx!, config, trainingSet(train), { seed: 4, raysPerBatch: 128, sampleBudget: 128 * 24 });
   }, 120_000);
 
   // Sized for SwiftShader on a 2-core machine (about 0.5 s per step): 128 rays per step, 80 steps at a high learning rate.
@@ -85,27 +63,8 @@ describe.skipIf(!!gpu.skip)('GpuNerf vs the CPU Nerf on an analytic sphere', () 
 
 describe.skipIf(!!gpu.skip)('device-formed rays with OpenCV lens distortion', () => {
   it('undistort on the device as pixelRay does: same losses and parameters as host-formed rays', async () => {
-    const ctx = gpu.ctx!;
     // The sphere's views with distortion terms added (the images do not follow them: only the rays are compared).
     const distorted = train.map((v, i) => ({ ...v, camera: { ...v.camera, distortion: { k1: -0.12 + 0.01 * i, k2: 0.03, p1: 0.002, p2: -0.001 } } }));
-    const set = trainingSet(distorted);
-    const options = { seed: 6, raysPerBatch: 128, sampleBudget: 128 * 24 };
-    const a = await GpuNerf.create(ctx, config, { ...options, deviceRays: true });
-    const b = await GpuNerf.create(ctx, config, { ...options, deviceRays: false });
-    a.setTrainingSet(set);
-    b.setTrainingSet(set);
-    expect(a.deviceRays).toBe(true);
-    for (let step = 0; step < 2; step++) {
-      const sa = await a.trainStep(1e-2), sb = await b.trainStep(1e-2);
-      expect(sa.rays).toBe(sb.rays);
-      expect(Math.abs(sa.samples - sb.samples)).toBeLessThanOrEqual(2);
-      expect(Math.abs(sa.loss - sb.loss)).toBeLessThan(1e-4 * sb.loss + 1e-7);
-    }
-    const pa = await a.readParams(), pb = await b.readParams();
-    let differing = 0;
-    for (let i = 0; i < pa.length; i++) if (Math.abs(pa[i]! - pb[i]!) > 1e-4) differing++;
-    expect(differing).toBeLessThan(1e-3 * pa.length);
-    a.dispose();
-    b.dispose();
+    await expectDeviceRaysMatchHost(gpu.ctx!, config, trainingSet(distorted), { seed: 6, raysPerBatch: 128, sampleBudget: 128 * 24 });
   }, 120_000);
 });
