@@ -18,8 +18,11 @@ import type { ParamLayout } from '../../nerf/config';
 import { countArgs, countMax, Kernel, storageBuffer, THREAD_INDEX, WORKGROUP, type Binding, type Count } from '../compute';
 import type { GpuContext } from '../device';
 
+/** What the kernels need of a layout: the levels and the encoding width (a NeRF ParamLayout or a feature field's FeatureLayout). */
+export type HashLayout = Pick<ParamLayout, 'levels' | 'encodingWidth'>;
+
 /** Per-level table of the kernels: scale, resolution, dense, offset, mask (5 x 32 bits). */
-export function levelTable(layout: ParamLayout): Uint32Array {
+export function levelTable(layout: HashLayout): Uint32Array {
   const t = new Uint32Array(layout.levels.length * 8);
   const f = new Float32Array(t.buffer);
   layout.levels.forEach((l, i) => {
@@ -127,13 +130,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 export class HashEncodingKernels {
   private constructor(
     private readonly ctx: GpuContext,
-    readonly layout: ParamLayout,
+    readonly layout: HashLayout,
     private readonly levels: GPUBuffer,
     private readonly fwd: Kernel,
     private readonly bwd: Kernel,
   ) {}
 
-  static async create(ctx: GpuContext, layout: ParamLayout): Promise<HashEncodingKernels> {
+  static async create(ctx: GpuContext, layout: HashLayout): Promise<HashEncodingKernels> {
     const levels = storageBuffer(ctx, levelTable(layout), 'hash-levels');
     const [fwd, bwd] = await Promise.all([Kernel.create(ctx, 'hash-forward', HASH_FORWARD_WGSL), Kernel.create(ctx, 'hash-backward', HASH_BACKWARD_WGSL)]);
     return new HashEncodingKernels(ctx, layout, levels, fwd, bwd);
