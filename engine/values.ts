@@ -332,4 +332,33 @@ export interface FeatureFieldValue {
     /** Cells whose ray misses: blend the bank views that also see background there, reprojecting the ray's point on the plane through `centre` facing the camera. Absent = off. */
     background?: { centre: [number, number, number] };
   } | null;
+  /** Optional second head: ClipSeg's reduced activations, so text prompts work on rendered features (docs/distill.md, "ClipSeg head"); absent/null = none. */
+  clipseg?: ClipSegHeadValue | null;
+}
+
+/**
+ * A distilled ClipSeg head on the same geometry as its FeatureField: renders
+ * ClipSeg's reduced activations (decoder reduces.0/1/2, `reduce` channels
+ * each) on the side x side token grid of the inputSize x inputSize input
+ * (non-aspect-preserving resize), for the rest of ClipSeg's decoder.
+ */
+export interface ClipSegHeadValue {
+  /** The head's configuration; channels = layers x reduce. */
+  config: FeatureFieldConfig;
+  params: Float32Array;
+  /** Token grid side (22) and model input side (352): each cell covers inputSize / side = 16 input pixels. */
+  side: number;
+  inputSize: number;
+  /** Channels per reduced activation (64 for rd64) and how many (3). */
+  reduce: number;
+  layers: number;
+  /** The tensors the ClipSeg graph was cut at (decoder inputs), in reduces.0, 1, 2 order. */
+  cut: string[];
+  /** Per-cell prior added to the rendered tokens (side^2 x channels, cell-major): the mean target per grid position; null = off. */
+  prior: Float32Array | null;
+  /** The training views' CLS tokens (V x channels) and cameras: a render takes the CLS of the view nearest in viewing direction. */
+  cls: { cameras: Camera[]; tokens: Float32Array };
+  /** The ClipSeg model distilled (registered id, and the user's file when one was given). */
+  model: { id: string; path?: string };
+  provenance: { steps: number; seconds: number; seed: number; views: string[]; finalLoss: number };
 }
