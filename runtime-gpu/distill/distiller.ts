@@ -12,6 +12,8 @@ import { paramLayout } from '../nerf/config';
 import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
 import { patchSurface, SurfaceSampler, type CentreSurface, type SurfaceSamples } from './surface';
+import { GpuFeatureTrainer } from '../webgpu/distill/trainer';
+import type { GpuContext } from '../webgpu/device';
 import { blendViews, cellMajor, tuneViewBank, VIEW_BANK_DEFAULTS, type BankTuning, type ViewBank } from './view-bank';
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
@@ -216,13 +218,11 @@ export class FeatureDistillation {
   step(lr: number, cells = 64): DistillStats {
     if (this.views.length === 0) throw new Error('FeatureDistillation.step: call prepare() with at least one view first');
     const P2 = this.config.patch * this.config.patch, K = this.config.channels;
+    if (this.gpu) throw new Error('FeatureDistillation.step: training is on the GPU after useGpu(); call stepGpu()');
     // Pick cells, gather their rays' samples.
-    const picks: Array<[PreparedView, number]> = [];
+    const picks = this.pick(cells).map(([v, c]) => [this.views[v]!, c] as [PreparedView, number]);
     let samples = 0;
-    for (let i = 0; i < cells; i++) {
-      const view = this.views[this.rng.int(this.views.length)]!;
-      const c = this.rng.int(view.grid.cols * view.grid.rows);
-      picks.push([view, c]);
+    for (const [view, c] of picks) {
       const o = view.surface.offsets;
       samples += o[(c + 1) * P2]! - o[c * P2]!;
     }
@@ -257,6 +257,79 @@ export class FeatureDistillation {
     return { loss: sse / (cells * K), cells, samples: s };
   }
 
+  /** Draws `cells` (view index, valid cell) pairs from the RNG: the CPU and GPU steps draw the same sequence. */
+  private pick(cells: number): Array<[number, number]> {
+    const picks: Array<[number, number]> = [];
+    for (let i = 0; i < cells; i++) {
+      const v = this.rng.int(this.views.length);
+      const view = this.views[v]!;
+      picks.push([v, this.rng.int(view.grid.cols * view.grid.rows)]);
+    }
+    return picks;
+  }
+
+  // WebGPU training (runtime-gpu/webgpu/distill, docs/gpu.md "Feature distillation").
+  private gpu: GpuFeatureTrainer | null = null;
+  private gpuDirty = false;
+
+  /**
+   * Trains on a WebGPU device from now on: uploads the prepared views (surface
+   * samples, targets), the parameters and the Adam moments once. Call after
+   * prepare() (again after another prepare()); then stepGpu() instead of
+   * step(), and syncFromGpu() before toValue().
+   */
+  async useGpu(ctx: GpuContext): Promise<void> {
+    if (this.views.length === 0) throw new Error('FeatureDistillation.useGpu: call prepare() with at least one view first');
+    this.releaseGpu();
+    const gpu = await GpuFeatureTrainer.create(ctx, this.config, this.layout, { params: this.params, adam: { m: this.adam.m, v: this.adam.v }, adamConfig: this.adam.config });
+    gpu.setViews(this.views);
+    this.gpu = gpu;
+  }
+
+  /**
+   * One Adam step on the GPU on the same picks as step() would draw. With
+   * `loss` (default) it waits for the device and returns the batch's loss;
+   * with `loss: false` it only queues the step (loss NaN: readGpuLosses()
+   * returns the queued steps' losses, at most the last 256).
+   */
+  async stepGpu(lr: number, cells = 64, options: { loss?: boolean } = {}): Promise<DistillStats> {
+    if (!this.gpu) throw new Error('FeatureDistillation.stepGpu: call useGpu(ctx) after prepare() first');
+    const picks = this.pick(cells);
+    this.adam.nextStep();
+    const { samples } = this.gpu.step(picks, lr, this.adam.step);
+    this.steps++;
+    this.gpuDirty = true;
+    let loss = NaN;
+    if (options.loss ?? true) {
+      const losses = await this.gpu.readLosses();
+      loss = losses[losses.length - 1]!;
+    }
+    return { loss, cells, samples };
+  }
+
+  /** The losses of the GPU steps since the last read, oldest first. */
+  readGpuLosses(): Promise<Float32Array> {
+    if (!this.gpu) throw new Error('FeatureDistillation.readGpuLosses: not training on the GPU');
+    return this.gpu.readLosses();
+  }
+
+  /** Reads the parameters and Adam moments back from the device into params / adam (toValue() then sees the GPU's training). */
+  async syncFromGpu(): Promise<void> {
+    if (!this.gpu) return;
+    this.params.set(await this.gpu.readParams());
+    const { m, v } = await this.gpu.readAdam();
+    this.adam.m.set(m);
+    this.adam.v.set(v);
+    this.gpuDirty = false;
+  }
+
+  /** Frees the device state (after syncFromGpu(); step() runs on the CPU again). */
+  releaseGpu(): void {
+    if (this.gpuDirty) throw new Error('FeatureDistillation.releaseGpu: call syncFromGpu() first (the GPU has untransferred training)');
+    this.gpu?.destroy();
+    this.gpu = null;
+  }
+
   private ensureBatch(cells: number, samples: number): CellBatch {
     const P2 = this.config.patch * this.config.patch;
     const b = this.batch;
@@ -271,6 +344,7 @@ export class FeatureDistillation {
   }
 
   toValue(model: string, provenance: FeatureFieldValue['provenance']): FeatureFieldValue {
+    if (this.gpuDirty) throw new Error('FeatureDistillation.toValue: the parameters are on the GPU; await syncFromGpu() first');
     return {
       kind: 'FeatureField',
       config: structuredClone(this.config),
