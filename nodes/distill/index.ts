@@ -2,9 +2,12 @@
 export { featureRenderer, renderedEmbedding } from './embedding';
 export { FeatureRenderer } from './feature-renderer';
 export { targetEmbedding, TARGET_ENCODED_LOG } from './targets';
+export { clipSegRenderer, clipSegTarget, loadClipSegParts, renderClipSegHeatmaps } from './clipseg';
+export { ClipSegRenderer } from './clipseg-renderer';
 
 import { FeatureDistiller } from '../feature-distiller';
 import { FeatureRenderer as FeatureRendererNode } from './feature-renderer';
+import { ClipSegRenderer as ClipSegRendererNode } from './clipseg-renderer';
 
 /** The distillation nodes, registered by nodes/index.ts. */
-export const DISTILL_NODES = [FeatureDistiller, FeatureRendererNode];
+export const DISTILL_NODES = [FeatureDistiller, FeatureRendererNode, ClipSegRendererNode];

@@ -95,7 +95,7 @@ describe('ClipSeg head: distillation of the reduced activations', () => {
       report.push(`${view.name}: rendered ${e.toFixed(4)} prior ${b.toFixed(4)}`);
       if (e < 0.6 * b) better++;
     }
-    console.log(`ClipSeg head heat-map MAE vs the full model: ${report.join('; ')}`);
+    console.log(`ClipSeg head heat-map MAE vs the full model: ${report.join("; ")}; loss ${mean(first).toExponential(2)} -> ${mean(last).toExponential(2)}`);
     expect(better).toBe(train.length);
     // Checkpoint: format 2 with the head, identical tokens after the round trip.
     const bytes = encodeFeatureCheckpoint(value);
