@@ -5,12 +5,13 @@
 // photo, the checkpoint, and the errors (model missing, no reduce scope, no
 // head).
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeContext } from '../../engine';
+import { loadGraph, validateGraph, type NodeContext } from '../../engine';
+import { createNodeRegistry } from '../../nodes';
 import type { FeatureFieldValue, HeatmapValue } from '../../engine/values';
 import { createNodeModelProvider } from '../../cli/node-models';
 import { ClipSegEncoder } from '../../nodes/clipseg-encoder';
@@ -23,7 +24,7 @@ import { registerOrtNode } from '../../runtime-gpu/backends/ort-node';
 import { decodeFeatureCheckpoint } from '../../runtime-gpu/distill/checkpoint';
 import { fakeClipSegModel } from '../helpers/clipseg-fake';
 import { onnxModel } from '../helpers/onnx-writer';
-import { HAS_SHARED, needsShared, sharedPath } from '../helpers/shared';
+import { HAS_SHARED, needsShared, REPO_ROOT, sharedPath } from '../helpers/shared';
 import { generatedScene, sdfRadianceField } from './scene';
 
 const scene = generatedScene({ views: 9, size: 64, seed: 3 });
@@ -168,4 +169,24 @@ describe('FeatureDistiller clipseg param and ClipSegRenderer', () => {
     const noPrompt = await failure(ClipSegRenderer.run(context('text'), { features: back, views: scene.views }, { ...defaults(ClipSegRenderer), view, prompt: ' ' }));
     expect(noPrompt.param).toBe('prompt');
   }, 120_000);
+});
+
+describe('presets/samnerf-distill-text.json', () => {
+  it('validates, distils a ClipSeg head and feeds its rendered heat map to PromptToPoints and SAM on rendered features', () => {
+    const registry = createNodeRegistry();
+    const graph = loadGraph(readFileSync(join(REPO_ROOT, 'presets', 'samnerf-distill-text.json'), 'utf8'), registry).graph!;
+    expect(graph).toBeDefined();
+    const v = validateGraph(graph, registry, { baseDir: join(REPO_ROOT, 'presets') });
+    for (const e of v.errors) expect(JSON.stringify(e)).toMatch(/data|path/);
+    const distill = graph.nodes.find((n) => n.type === 'FeatureDistiller')!;
+    expect(distill.params?.clipseg).toBe('clipseg-rd64-refined');
+    const text = graph.nodes.find((n) => n.type === 'ClipSegRenderer')!;
+    const prompt = graph.nodes.find((n) => n.type === 'PromptToPoints')!;
+    const view = graph.nodes.find((n) => n.type === 'FeatureRenderer')!;
+    expect(graph.edges).toEqual(expect.arrayContaining([
+      expect.objectContaining({ from: `${distill.id}.features`, to: `${text.id}.features` }),
+      expect.objectContaining({ from: `${text.id}.heatmap`, to: `${prompt.id}.heatmap` }),
+      expect.objectContaining({ from: `${view.id}.embedding`, to: 'decode.embedding' }),
+    ]));
+  });
 });
