@@ -5,7 +5,10 @@
 // (test/gpu/gpu-nerf.test.ts's run, PSNRs must agree within 0.5 dB), the
 // contract-mode checks of contract.test.ts on a generated LLFF capture
 // (render parity, training parity), a GPU checkpoint rendered on the CPU,
-// then the GPU's training throughput on the sphere at larger batches. Prints
+// then the GPU's training throughput on the sphere at larger batches, then
+// feature distillation (feature-distill-checks.ts: the head's forward and
+// gradients at the default config vs the CPU FeatureHead, a same-seed
+// 60-step run, steps/s of the default head on GPU and CPU). Prints
 // every figure; exit status 1 when a check fails.
 //   npx tsx test/gpu/device-checks.ts [--software]
 // Unknown arguments are ignored (the device runner passes --data).
@@ -22,6 +25,7 @@ import { asTrainable } from '../../runtime-gpu/webgpu/train';
 import { decodeCheckpoint, encodeCheckpoint } from '../../runtime-gpu/nerf/checkpoint';
 import { sphereScene } from '../nerf/sphere-scene';
 import { checkFailures, runChecks } from './browser-checks';
+import { featureDistillChecks } from './feature-distill-checks';
 import { llffCapture } from './llff-capture';
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -113,6 +117,9 @@ for (const rays of ctx.adapter.software ? [] : [2048, 8192]) {
   console.log(`throughput, ${rays} rays per step: ${(200 / dt).toFixed(1)} steps/s, ${Math.round(s.rays / dt)} rays/s, ${Math.round(s.evaluated / dt)} samples/s [${elapsed()}]`);
   h.dispose();
 }
+
+// 4. Feature distillation (FeatureDistiller's training step) on the GPU vs the CPU head.
+failures.push(...(await featureDistillChecks(ctx, (line) => console.log(`${line} [${elapsed()}]`))));
 
 console.log(failures.length ? `FAILED:\n  ${failures.join('\n  ')}` : 'all GPU checks passed');
 ctx.destroy();

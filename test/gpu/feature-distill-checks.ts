@@ -8,7 +8,7 @@ import type { FeatureFieldConfig } from '../../engine/values';
 import { cellGrid, EMBED_CELLS, EMBED_SIDE } from '../../runtime-gpu/distill/cells';
 import { FeatureDistillation, type DistillTarget } from '../../runtime-gpu/distill/distiller';
 import { FeatureHead, type CellBatch } from '../../runtime-gpu/distill/head';
-import { featureLayout } from '../../runtime-gpu/distill/layout';
+import { featureFieldConfig, featureLayout } from '../../runtime-gpu/distill/layout';
 import { Rng } from '../../runtime-gpu/nerf/rng';
 import type { GpuContext } from '../../runtime-gpu/webgpu/device';
 import { GpuFeatureTrainer } from '../../runtime-gpu/webgpu/distill/trainer';
@@ -147,4 +147,45 @@ export async function stepsPerSecond(d: FeatureDistillation, device: 'cpu' | 'gp
   await run(options.steps);
   const seconds = (performance.now() - t0) / 1000;
   return { stepsPerSecond: options.steps / seconds, seconds, lastLoss };
+}
+
+/**
+ * The device machine's feature-distillation checks (device-checks.ts): head
+ * parity at the default config (64 cells), a same-seed 60-step run, and on a
+ * hardware adapter the default head's steps/s on GPU and CPU. Logs each
+ * figure; returns the failures.
+ */
+export async function featureDistillChecks(ctx: GpuContext, log: (line: string) => void): Promise<string[]> {
+  const failures: string[] = [];
+  const hp = await headParity(ctx, featureFieldConfig(), 64, 5);
+  const worst = Math.max(...Object.values(hp.blocks));
+  const ok = hp.forward < 1e-5 && worst < 1e-4 && hp.hashMismatch === 0;
+  log(`feature head parity (default config, 64 cells): forward ${hp.forward.toExponential(2)}, gradients ${JSON.stringify(Object.fromEntries(Object.entries(hp.blocks).map(([k, v]) => [k, +v.toExponential(2)])))}, hash zero-set mismatches ${hp.hashMismatch} -> ${ok ? 'ok' : 'FAIL'}`);
+  if (!ok) failures.push(`feature head parity: forward ${hp.forward}, worst gradient block ${worst}, hash mismatches ${hp.hashMismatch}`);
+  const run = await sameSeedRun(ctx, featureFieldConfig({ patch: 2, aggChannels: 4, hidden: 16, levels: 8, log2TableSize: 14 }), { views: 3, size: 48, steps: 60, cells: 32, lr: 1e-2 });
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  const falls = mean(run.gpuLoss.slice(-10)) < 0.6 * mean(run.gpuLoss.slice(0, 10));
+  const same = run.worst < 1e-3 && falls;
+  log(`feature distillation, same seed (60 steps): GPU ${run.gpuLoss[0]!.toFixed(5)} -> ${mean(run.gpuLoss.slice(-10)).toFixed(5)}, CPU ${run.cpuLoss[0]!.toFixed(5)} -> ${mean(run.cpuLoss.slice(-10)).toFixed(5)}, worst step ${run.worst.toExponential(2)} -> ${same ? 'ok' : 'FAIL'}`);
+  if (!same) failures.push(`feature distillation same seed: worst step ${run.worst}, loss falls ${falls}`);
+  await run.gpu.syncFromGpu();
+  run.gpu.releaseGpu();
+  if (!ctx.adapter.software) {
+    // The default head (P 4, C 32, H 64, 16 levels, 2^17), 4 views of the generated scene.
+    const { field, targets } = distillScene({ views: 4, size: 64 });
+    const config = featureFieldConfig();
+    const prep = { viewBank: false, prior: false } as const;
+    const d = new FeatureDistillation(config, field, 3);
+    await d.prepare(targets, prep);
+    await d.useGpu(ctx);
+    const g = await stepsPerSecond(d, 'gpu', { steps: 300, warmup: 10, cells: 64, lr: 5e-3 });
+    const g256 = await stepsPerSecond(d, 'gpu', { steps: 200, warmup: 5, cells: 256, lr: 5e-3 });
+    await d.syncFromGpu();
+    d.releaseGpu();
+    const c = new FeatureDistillation(config, field, 3);
+    await c.prepare(targets, prep);
+    const cp = await stepsPerSecond(c, 'cpu', { steps: 10, warmup: 2, cells: 64, lr: 5e-3 });
+    log(`feature distillation throughput (default head, 64 cells/step): GPU ${g.stepsPerSecond.toFixed(1)} steps/s, CPU ${cp.stepsPerSecond.toFixed(2)} steps/s (x${(g.stepsPerSecond / cp.stepsPerSecond).toFixed(1)}); GPU at 256 cells/step ${g256.stepsPerSecond.toFixed(1)} steps/s`);
+  }
+  return failures;
 }
