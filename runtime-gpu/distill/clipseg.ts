@@ -16,6 +16,8 @@
 
 import type { Camera, ClipSegHeadValue, FeatureFieldConfig, FeatureFieldValue, RadianceFieldValue } from '../../engine/values';
 import { Adam } from '../nerf/adam';
+import { paramLayout } from '../nerf/config';
+import { createFieldEvaluator } from '../nerf/evaluators';
 import { Rng } from '../nerf/rng';
 import type { CellGrid } from './cells';
 import { initFeatureParams, viewSurface } from './distiller';
@@ -291,10 +293,11 @@ export interface RenderedClipSegTokens {
 export class ClipSegHeadRenderer {
   readonly head: FeatureHead;
   readonly layout: FeatureLayout;
-  readonly sampler: SurfaceSampler;
   readonly clipseg: ClipSegHeadValue;
+  private sampler?: Promise<SurfaceSampler>;
 
-  constructor(readonly value: FeatureFieldValue, sampler?: SurfaceSampler) {
+  /** `sampler`: the surface sampler to use; default: the radiance field's density MLP in onnxruntime when a backend is registered (as FeatureFieldRenderer), else TypeScript; 'cpu' forces TypeScript. */
+  constructor(readonly value: FeatureFieldValue, sampler?: SurfaceSampler | 'cpu') {
     const h = value.clipseg;
     if (!h) throw new Error('the feature field has no ClipSeg head (distil with a ClipSeg model to add one)');
     validateFeatureConfig(h.config);
@@ -303,7 +306,14 @@ export class ClipSegHeadRenderer {
     if (h.params.length !== this.layout.count) throw new Error(`the ClipSeg head has ${h.params.length} parameters but its config needs ${this.layout.count}`);
     if (h.cls.cameras.length === 0) throw new Error('the ClipSeg head has no training views (no CLS tokens)');
     this.head = new FeatureHead(h.config, this.layout);
-    this.sampler = sampler ?? new SurfaceSampler(value.geometry, h.config.surface);
+    if (sampler === 'cpu') this.sampler = Promise.resolve(new SurfaceSampler(value.geometry, h.config.surface));
+    else if (sampler) this.sampler = Promise.resolve(sampler);
+  }
+
+  private surfaceSampler(): Promise<SurfaceSampler> {
+    const g = this.value.geometry;
+    this.sampler ??= createFieldEvaluator(g.config, paramLayout(g.config), 'auto').then(({ evaluator }) => new SurfaceSampler(g, this.clipseg.config.surface, evaluator));
+    return this.sampler;
   }
 
   async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number } = {}): Promise<RenderedClipSegTokens> {
@@ -311,7 +321,7 @@ export class ClipSegHeadRenderer {
     const P2 = h.config.patch * h.config.patch, K = h.config.channels, T = h.side * h.side;
     const grid = clipSegGrid(camera.width, camera.height, dims);
     const t0 = performance.now();
-    const surface = await viewSurface(this.sampler, h.config, camera, grid, options.signal);
+    const surface = await viewSurface(await this.surfaceSampler(), h.config, camera, grid, options.signal);
     const t1 = performance.now();
     const cells = new Float32Array(T * K);
     const chunk = options.chunkCells ?? 256;
