@@ -68,6 +68,8 @@ export const FeatureDistiller = defineNode({
         throw new NodeError(`cannot load the feature field ${path}: ${(e as Error).message}`, { param: 'checkpoint', fix: 'choose a features.snff written by FeatureDistiller, or clear the param to train' });
       }
       ctx.log(`loaded ${path}: ${value.provenance.steps} steps on ${value.provenance.views.length} views`);
+      if ((params.clipseg as string).trim() && !value.clipseg)
+        ctx.log(`note: ${path} has no ClipSeg head and a loaded checkpoint is not trained further; clear checkpoint to distil one (clipseg=${params.clipseg as string})`);
       return { features: value };
     }
     const train = views.views.filter((v) => v.split === 'train').filter((_, i) => i % (params.trainEvery as number) === 0);
