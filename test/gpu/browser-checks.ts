@@ -3,7 +3,9 @@
 // navigator.gpu) and on a bare GPU machine (device-checks.ts, Dawn).
 // Returns the measured errors; checkFailures() compares them with the
 // tolerances (the same as the Node kernel tests'), including a contract-mode
-// render (mip-NeRF 360 contraction, growing step, half the grid empty).
+// render (mip-NeRF 360 contraction, growing step, half the grid empty), and
+// the feature head's forward and gradients (runtime-gpu/webgpu/distill, the
+// distillation's training step) against the CPU FeatureHead.
 import { configForScene, paramLayout } from '../../runtime-gpu/nerf/config';
 import { CpuFieldEvaluator } from '../../runtime-gpu/nerf/field-cpu';
 import { hashEncodeForward } from '../../runtime-gpu/nerf/hash-encoding';
@@ -18,6 +20,8 @@ import { GpuNerf } from '../../runtime-gpu/webgpu/gpu-nerf';
 import { AdamKernel } from '../../runtime-gpu/webgpu/kernels/adam';
 import { HashEncodingKernels } from '../../runtime-gpu/webgpu/kernels/hash-encoding';
 import { MlpKernels } from '../../runtime-gpu/webgpu/kernels/mlp';
+import { featureFieldConfig } from '../../runtime-gpu/distill/layout';
+import { headParity } from './feature-head-parity';
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
@@ -42,6 +46,10 @@ export const TOLERANCES: Record<string, number> = {
   renderAccumulation: 1e-4,
   contractRgb: 1e-4,
   contractAccumulation: 1e-4,
+  featureForward: 1e-5,
+  featureGradRelative: 1e-5,
+  /** Hash entries whose gradient is zero on one device only: must be 0. */
+  featureHashMismatch: 0.5,
 };
 
 export function checkFailures(r: Record<string, number | string>): string[] {
@@ -133,6 +141,13 @@ export async function runChecks(gpu: GPU | undefined = globalThis.navigator?.gpu
   out.contractRgb = maxDiff(ca.rgb, cb.rgb);
   out.contractAccumulation = maxDiff(ca.accumulation, cb.accumulation);
   gpuC.dispose();
+  // The feature head (distillation): 2 x 2 patches with aggregation, 40 cells.
+  const fc = featureFieldConfig({ levels: 4, log2TableSize: 10, baseResolution: 4, maxResolution: 32, hidden: 8, patch: 2, aggChannels: 4 });
+  fc.channels = 12;
+  const fp = await headParity(ctx, fc, 40, 3);
+  out.featureForward = fp.forward;
+  out.featureGradRelative = Math.max(...Object.values(fp.blocks));
+  out.featureHashMismatch = fp.hashMismatch;
   ctx.destroy();
   return out;
 }

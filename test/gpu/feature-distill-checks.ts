@@ -4,15 +4,12 @@
 // geometry, a random-batch parity check of the head at any config, a
 // same-seed training comparison, and a steps/s measurement.
 
-import type { FeatureFieldConfig } from '../../engine/values';
+import type { FeatureFieldConfig, View } from '../../engine/values';
 import { cellGrid, EMBED_CELLS, EMBED_SIDE } from '../../runtime-gpu/distill/cells';
 import { FeatureDistillation, type DistillTarget } from '../../runtime-gpu/distill/distiller';
-import { FeatureHead, type CellBatch } from '../../runtime-gpu/distill/head';
-import { featureFieldConfig, featureLayout } from '../../runtime-gpu/distill/layout';
-import { Rng } from '../../runtime-gpu/nerf/rng';
+import { featureFieldConfig } from '../../runtime-gpu/distill/layout';
+import { headParity } from './feature-head-parity';
 import type { GpuContext } from '../../runtime-gpu/webgpu/device';
-import { GpuFeatureTrainer } from '../../runtime-gpu/webgpu/distill/trainer';
-import type { View } from '../../engine/values';
 import { generatedScene, sdfRadianceField } from '../distill/scene';
 
 /** A synthetic "embedding": per cell, 256 channels that are smooth functions of the instance id seen at the cell (as test/distill/distill.test.ts). */
@@ -37,74 +34,7 @@ export function distillScene(options: { views: number; size: number; fieldResolu
   return { scene, field, train, targets: train.map(syntheticTarget) };
 }
 
-const absMax = (a: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-};
-const diffMax = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
-
-/**
- * Forward and backward of the head on a random batch (`cells` cells, 1-3
- * samples per ray, background-only rays) on the GPU and the CPU: the largest
- * difference of the output and of each gradient block, relative to its largest entry.
- */
-export async function headParity(ctx: GpuContext, config: FeatureFieldConfig, cells: number, seed = 1): Promise<{ forward: number; blocks: Record<string, number>; hashMismatch: number }> {
-  const layout = featureLayout(config);
-  const rng = new Rng(seed);
-  const params = new Float32Array(layout.count);
-  for (let i = 0; i < layout.count; i++) params[i] = rng.uniform(-0.5, 0.5);
-  for (let i = layout.b1; i < layout.b1 + config.hidden; i++) params[i] = rng.uniform(-0.1, 0.5);
-  const P2 = config.patch * config.patch, rays = cells * P2;
-  const sampleRay: number[] = [], weights: number[] = [], positions: number[] = [];
-  const acc = new Float32Array(rays);
-  for (let r = 0; r < rays; r++) {
-    acc[r] = r % 5 === 4 ? 0 : r % 7 === 3 ? 1 : rng.uniform(0.2, 1);
-    const n = acc[r] === 0 ? 0 : 1 + rng.int(3);
-    const w: number[] = [];
-    let sum = 0;
-    for (let i = 0; i < n; i++) w.push(rng.uniform(0.1, 1)), (sum += w[i]!);
-    for (let i = 0; i < n; i++) {
-      sampleRay.push(r);
-      weights.push(w[i]! / sum);
-      positions.push(rng.uniform(0.02, 0.98), rng.uniform(0.02, 0.98), rng.uniform(0.02, 0.98));
-    }
-  }
-  const batch: CellBatch = { cells, samples: weights.length, positions: Float32Array.from(positions), weights: Float32Array.from(weights), sampleRay: Uint32Array.from(sampleRay), acc };
-  const dOut = new Float32Array(cells * config.channels);
-  for (let i = 0; i < dOut.length; i++) dOut[i] = rng.uniform(-1, 1);
-  const head = new FeatureHead(config, layout);
-  const expected = new Float32Array(cells * config.channels);
-  head.forward(params, batch, expected);
-  const grad = new Float32Array(layout.count);
-  head.backward(params, batch, dOut, grad);
-  const t = await GpuFeatureTrainer.create(ctx, config, layout, { params });
-  try {
-    const { out } = await t.evaluate(params, batch);
-    const { grad: got } = await t.evaluate(params, batch, dOut);
-    const L = layout;
-    const spans: Array<[string, number, number]> = [
-      ['hash', 0, L.hashCount], ['w1', L.w1, L.b1], ['b1', L.b1, L.bg], ['bg', L.bg, L.conv1], ['conv1', L.conv1, L.c1b], ['c1b', L.c1b, L.conv2],
-      ['conv2', L.conv2, L.c2b], ['c2b', L.c2b, L.wOut], ['wOut', L.wOut, L.bOut], ['bOut', L.bOut, L.count],
-    ];
-    const blocks: Record<string, number> = {};
-    for (const [name, a, b] of spans) {
-      if (b === a) continue;
-      const e = grad.subarray(a, b), g = got!.subarray(a, b);
-      const scale = absMax(e);
-      blocks[name] = scale > 0 ? diffMax(g, e) / scale : Infinity; // a zero CPU block would make the check vacuous
-    }
-    let hashMismatch = 0;
-    for (let i = 0; i < L.hashCount; i++) if ((got![i] === 0) !== (grad[i] === 0)) hashMismatch++;
-    return { forward: diffMax(out, expected) / absMax(expected), blocks, hashMismatch };
-  } finally {
-    t.destroy();
-  }
-}
+export { headParity } from './feature-head-parity';
 
 /** Two distillations from one seed, on the CPU and the GPU: every step's loss (the GPU's read back once at the end). */
 export async function sameSeedRun(ctx: GpuContext, config: FeatureFieldConfig, options: { views: number; size: number; steps: number; cells: number; lr: number; seed?: number }) {
