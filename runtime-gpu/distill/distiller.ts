@@ -111,6 +111,7 @@ export class FeatureDistillation {
       evaluator?: 'auto' | 'reference';
     } = {},
   ): Promise<void> {
+    if (this.gpu) throw new Error('FeatureDistillation.prepare: training is on the GPU (its views were uploaded by useGpu); await syncFromGpu() and releaseGpu() first, then useGpu() again');
     const K = this.config.channels;
     const usePrior = options.prior ?? true;
     const centresPlacement = (this.config.surface.placement ?? 'march') === 'centres';
