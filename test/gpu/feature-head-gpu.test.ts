@@ -52,6 +52,7 @@ describe.skipIf(!!gpu.skip)('feature distillation on WebGPU vs the CPU, same see
     await dev.prepare(targets, { viewBank: false, prior: false, evaluator: 'reference' });
     await dev.useGpu(gpu.ctx!);
     expect(() => dev.step(5e-3, 32)).toThrow(/stepGpu/);
+    await expect(dev.prepare(targets, { viewBank: false, prior: false, evaluator: 'reference' })).rejects.toThrow(/releaseGpu/);
     const steps = 60, lr = 1e-2, cells = 32;
     const cpuLoss: number[] = [];
     for (let s = 0; s < steps; s++) cpuLoss.push(cpu.step(lr, cells).loss);
