@@ -9,12 +9,13 @@ import { cellGrid, cellRays, EMBED_CELLS, EMBED_SIDE, gridRays, type CellGrid } 
 import { FeatureHead, type CellBatch } from './head';
 import { OrtFeatureHead } from './head-ort';
 import { paramLayout } from '../nerf/config';
+import { normalizedToWorld } from '../nerf/contraction';
 import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
 import { patchSurface, SurfaceSampler, type CentreSurface, type SurfaceSamples } from './surface';
 import { GpuFeatureTrainer } from '../webgpu/distill/trainer';
 import type { GpuContext } from '../webgpu/device';
-import { blendViews, cellMajor, tuneViewBank, VIEW_BANK_DEFAULTS, type BankTuning, type ViewBank } from './view-bank';
+import { blendPatches, blendViews, cellMajor, silhouetteCells, tuneViewBank, VIEW_BANK_DEFAULTS, type BankTuning, type ViewBank } from './view-bank';
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {
@@ -407,8 +408,8 @@ export interface RenderedEmbedding {
   /** Radiance-field evaluations (the last march; density only). */
   evaluated: number;
   ms: { surface: number; head: number; blend: number };
-  /** Valid cells by source: blended from the view bank, rendered by the field, background (every ray misses: one shared value). */
-  cells: { blended: number; field: number; background: number };
+  /** Valid cells by source: blended from the view bank, rendered by the field, background (every ray misses: one shared value); supersampled: the blended silhouette cells blended per patch ray (blendPatches). */
+  cells: { blended: number; field: number; background: number; supersampled?: number };
   /** Where the head ran: onnxruntime (surface.placement 'centres' and a backend), else the TypeScript reference. */
   head: 'onnxruntime' | 'cpu';
 }
@@ -481,7 +482,7 @@ export class FeatureFieldRenderer {
    * cell (their mean where no training view was padded there; zero when no
    * training view had padding).
    */
-  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number; head?: HeadChoice; blend?: boolean } = {}): Promise<RenderedEmbedding> {
+  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number; head?: HeadChoice; blend?: boolean; supersample?: boolean } = {}): Promise<RenderedEmbedding> {
     const { config } = this.value;
     const P = config.patch, P2 = P * P, K = config.channels;
     const grid = cellGrid(camera.width, camera.height);
@@ -501,18 +502,42 @@ export class FeatureFieldRenderer {
     const bank = options.blend === false ? null : this.value.viewBank;
     if (bank && prior) this.priorCells ??= cellMajor(prior, K);
     let blended: Uint8Array = new Uint8Array(n);
+    let supersampled = 0;
+    // Silhouette cells the bank blended: blended again per patch ray once the patches are known (blendPatches).
+    let edges: number[] = [];
+    const supersample = (options.supersample ?? true) && P > 1;
     const want = bank
       ? (centres: CentreSurface) => {
           const t2 = performance.now();
           blended = blendViews(bank, prior ? this.priorCells! : null, camera, grid, centres.points, centres.hit, embedding, K);
+          const edge = supersample ? silhouetteCells(grid, centres.hit, centres.depth) : new Uint8Array(n);
+          edges = [];
+          for (let c = 0; c < n; c++) if (blended[c] && edge[c]) edges.push(c);
           ms.blend = performance.now() - t2;
-          return blended.map((b) => 1 - b);
+          return blended.map((b, c) => (b && !edge[c] ? 0 : 1));
         }
       : undefined;
     const t0 = performance.now();
     const surface = await viewSurface(sampler, config, camera, grid, options.signal, want);
     const evaluated = sampler.evaluated;
     ms.surface = performance.now() - t0 - ms.blend;
+    if (bank && edges.length > 0) {
+      const t3 = performance.now();
+      const patchPoints = new Float64Array(3 * n * P2), patchHit = new Uint8Array(n * P2);
+      const mapping = this.value.geometry.config.scene;
+      for (const c of edges)
+        for (let r = c * P2; r < (c + 1) * P2; r++) {
+          const q = surface.offsets[r]!;
+          if (surface.offsets[r + 1] === q || !(surface.acc[r]! >= 0.5)) continue;
+          const [x, y, z] = normalizedToWorld(mapping, surface.positions[3 * q]!, surface.positions[3 * q + 1]!, surface.positions[3 * q + 2]!);
+          patchPoints[3 * r] = x;
+          patchPoints[3 * r + 1] = y;
+          patchPoints[3 * r + 2] = z;
+          patchHit[r] = 1;
+        }
+      supersampled = blendPatches(bank, prior ? this.priorCells! : null, camera, grid, edges, P, patchPoints, patchHit, embedding, K);
+      ms.blend += performance.now() - t3;
+    }
     // The field for the other cells; cells whose rays all miss share one value (the background's).
     const t1 = performance.now();
     const o = surface.offsets;
@@ -564,6 +589,6 @@ export class FeatureFieldRenderer {
     }
     let nb = 0;
     for (let c = 0; c < n; c++) nb += blended[c]!;
-    return { embedding, grid, rays: n * P2, marchedRays: surface.marchedRays, evaluated, ms, head: ort ? 'onnxruntime' : 'cpu', cells: { blended: nb, field: todo.length, background: empty.length } };
+    return { embedding, grid, rays: n * P2, marchedRays: surface.marchedRays, evaluated, ms, head: ort ? 'onnxruntime' : 'cpu', cells: { blended: nb, field: todo.length, background: empty.length, supersampled } };
   }
 }

@@ -90,18 +90,21 @@ function seeingViews(r: BankReader, px: number, py: number, pz: number, backgrou
   return out.sort((a, b) => b.cos - a.cos);
 }
 
-/** acc += weight (E_v(x_v) - prior(x_v)): the bilinear read over the corners on the same surface as the nearest one. */
-function addRead(r: BankReader, s: Seen, background: boolean, weight: number, acc: Float64Array, at = 0): void {
-  const { bank, views, priorCells, K, cornerCell, cornerW } = r;
+/**
+ * The cells of bank view s.v that the read of s takes, with weights summing to 1, into r.cornerCell / r.cornerW
+ * (returns how many): the bilinear corners on the same surface as the nearest one.
+ */
+function readCorners(r: BankReader, s: Seen, background: boolean): number {
+  const { bank, views, cornerCell, cornerW } = r;
   const { v, gx, gy } = s;
   const vg = views[v]!.grid;
   const tol = bank.depthTolerance;
-  const x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
   const dOff = v * EMBED_CELLS;
-  const depthAll = bank.depth, e = bank.embeddings;
+  const depthAll = bank.depth;
   const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
   const ref = depthAll[dOff + ny * EMBED_SIDE + nx]!;
   let nc = 0, bsum = 0;
+  const x0 = Math.floor(gx), y0 = Math.floor(gy), fx = gx - x0, fy = gy - y0;
   for (let q = 0; q < 4; q++) {
     const dx = q & 1, dy = q >> 1;
     const b = (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy);
@@ -115,12 +118,23 @@ function addRead(r: BankReader, s: Seen, background: boolean, weight: number, ac
     bsum += b;
   }
   if (bsum <= 0) (cornerCell[0] = ny * EMBED_SIDE + nx), (cornerW[0] = bsum = 1), (nc = 1);
-  for (let q = 0; q < nc; q++) {
-    const cell = cornerCell[q]!, wb = (weight * cornerW[q]!) / bsum;
-    const eo = (dOff + cell) * K, po = cell * K;
-    if (priorCells) for (let k = 0; k < K; k++) acc[at + k] += wb * (e[eo + k]! - priorCells[po + k]!);
-    else for (let k = 0; k < K; k++) acc[at + k] += wb * e[eo + k]!;
-  }
+  for (let q = 0; q < nc; q++) cornerW[q]! /= bsum;
+  return nc;
+}
+
+/** acc += weight (E_v(x_v) - prior(x_v)) read at cell `cell` of bank view v. */
+function addCell(r: BankReader, v: number, cell: number, weight: number, acc: Float64Array, at = 0): void {
+  const { bank, priorCells, K } = r;
+  const e = bank.embeddings;
+  const eo = (v * EMBED_CELLS + cell) * K, po = cell * K;
+  if (priorCells) for (let k = 0; k < K; k++) acc[at + k] += weight * (e[eo + k]! - priorCells[po + k]!);
+  else for (let k = 0; k < K; k++) acc[at + k] += weight * e[eo + k]!;
+}
+
+/** acc += weight (E_v(x_v) - prior(x_v)) for the read of s (readCorners). */
+function addRead(r: BankReader, s: Seen, background: boolean, weight: number, acc: Float64Array, at = 0): void {
+  const nc = readCorners(r, s, background);
+  for (let q = 0; q < nc; q++) addCell(r, s.v, r.cornerCell[q]!, weight * r.cornerW[q]!, acc, at);
 }
 
 /**
@@ -161,6 +175,40 @@ function viewDirection(camera: Camera, p: Float64Array, out: Float64Array): void
 }
 
 /**
+ * Adds sum_v w_v (E_v(x_v) - prior(x_v)) over the bank views that see p
+ * (seen along the unit direction a) to acc and returns sum_v w_v (0: no
+ * bank view sees p).
+ */
+function blendPoint(r: BankReader, p: Float64Array, background: boolean, a: Float64Array, cand: Seen[], acc: Float64Array): number {
+  seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand);
+  if (cand.length > r.bank.maxViews) cand.length = r.bank.maxViews;
+  let wsum = 0;
+  for (const s of cand) {
+    const w = Math.exp(r.bank.sharpness * (s.cos - 1));
+    addRead(r, s, background, w, acc);
+    wsum += w;
+  }
+  return wsum;
+}
+
+/** As blendPoint, but adds scale * w_v * corner weight / sum_v w_v per (view, cell) read to `reads` instead of reading; returns whether any view sees p. */
+function collectPoint(r: BankReader, p: Float64Array, background: boolean, a: Float64Array, cand: Seen[], scale: number, reads: Map<number, number>): boolean {
+  seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand);
+  if (cand.length === 0) return false;
+  if (cand.length > r.bank.maxViews) cand.length = r.bank.maxViews;
+  let wsum = 0;
+  for (const s of cand) wsum += (s.cos = Math.exp(r.bank.sharpness * (s.cos - 1)));
+  for (const s of cand) {
+    const nc = readCorners(r, s, background);
+    for (let q = 0; q < nc; q++) {
+      const key = s.v * EMBED_CELLS + r.cornerCell[q]!;
+      reads.set(key, (reads.get(key) ?? 0) + (scale * s.cos * r.cornerW[q]!) / wsum);
+    }
+  }
+  return true;
+}
+
+/**
  * Writes blended embeddings into `embedding` (K x 64 x 64) for the valid
  * cells of `grid` with a surface point (`points`: world xyz per valid cell,
  * `hit` 1 where the cell has one); returns 1 per valid cell that was blended.
@@ -184,24 +232,110 @@ export function blendViews(
   const ray = new Float64Array(6), p = new Float64Array(3), a = new Float64Array(3);
   for (let c = 0; c < n; c++) {
     if (!cellPoint(bank, camera, grid, c, points, hit, ray, p)) continue;
-    const background = !hit[c];
     viewDirection(camera, p, a);
-    seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand);
-    if (cand.length === 0) continue;
-    if (cand.length > bank.maxViews) cand.length = bank.maxViews;
     acc.fill(0);
-    let wsum = 0;
-    for (const s of cand) {
-      const w = Math.exp(bank.sharpness * (s.cos - 1));
-      addRead(r, s, background, w, acc);
-      wsum += w;
-    }
+    const wsum = blendPoint(r, p, !hit[c], a, cand, acc);
+    if (wsum <= 0) continue;
     const cell = Math.floor(c / grid.cols) * EMBED_SIDE + (c % grid.cols);
     const po = cell * K, inv = 1 / wsum;
     for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = (priorCells ? priorCells[po + k]! : 0) + acc[k]! * inv;
     blended[c] = 1;
   }
   return blended;
+}
+
+/**
+ * Silhouette cells whose centres disagree with a neighbour's: one has a
+ * surface and the other not, or their planar depths differ by more than
+ * `crease` (relative). Returns 1 per valid cell.
+ */
+export function silhouetteCells(grid: CellGrid, hit: Uint8Array, depth: Float32Array, crease = 0.05): Uint8Array {
+  const { cols, rows } = grid;
+  const out = new Uint8Array(cols * rows);
+  for (let y = 0; y < rows; y++)
+    for (let x = 0; x < cols; x++) {
+      const c = y * cols + x;
+      for (let dy = -1; dy <= 1 && !out[c]; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx, ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= cols || ny >= rows) continue;
+          const q = ny * cols + nx;
+          if (hit[q] !== hit[c] || (hit[c] && Math.abs(depth[q]! - depth[c]!) > crease * depth[c]!)) {
+            out[c] = 1;
+            break;
+          }
+        }
+    }
+  return out;
+}
+
+/**
+ * Supersampled blending of the given cells: each of a cell's P x P patch
+ * rays is blended at its own point (its surface point when `patchHit`,
+ * else its point on the background plane) and the cell takes the mean of
+ * the rays that some bank view sees. At a silhouette the cell then mixes
+ * the two surfaces in the proportion the new view covers them, as the
+ * encoder's patch does, instead of taking whichever surface its centre ray
+ * hits. `patchPoints`: world xyz per patch ray (cell-major as
+ * patchSurface: valid cell c's ray j at c * P^2 + j). Returns the number of
+ * cells written.
+ */
+export function blendPatches(
+  bank: ViewBank,
+  priorCells: Float32Array | null,
+  camera: Camera,
+  grid: CellGrid,
+  cells: readonly number[],
+  P: number,
+  patchPoints: Float64Array,
+  patchHit: Uint8Array,
+  embedding: Float32Array,
+  K: number,
+): number {
+  const r = bankReader(bank, priorCells, K);
+  const P2 = P * P;
+  const acc = new Float64Array(K);
+  // The sub-rays of a cell read nearly the same cells of the same views: their weights are gathered per (view, cell) first, and each is read once.
+  const reads = new Map<number, number>();
+  const cand: Seen[] = [];
+  const ray = new Float64Array(6), p = new Float64Array(3), a = new Float64Array(3);
+  const cm = camera.cameraToWorld;
+  const bgPlane = bank.background;
+  let written = 0;
+  for (const c of cells) {
+    const cx = c % grid.cols, cy = Math.floor(c / grid.cols);
+    reads.clear();
+    let seen = 0;
+    for (let j = 0; j < P2; j++) {
+      const rj = c * P2 + j;
+      const background = !patchHit[rj];
+      if (!background) {
+        p[0] = patchPoints[3 * rj]!;
+        p[1] = patchPoints[3 * rj + 1]!;
+        p[2] = patchPoints[3 * rj + 2]!;
+      } else {
+        if (!bgPlane) continue;
+        const a0 = -cm[2]!, a1 = -cm[6]!, a2 = -cm[10]!;
+        const bgDepth = a0 * (bgPlane.centre[0] - cm[3]!) + a1 * (bgPlane.centre[1] - cm[7]!) + a2 * (bgPlane.centre[2] - cm[11]!);
+        if (!(bgDepth > 0)) continue;
+        cellRays(camera, grid, cx, cy, P, ray, 0, j);
+        const t = bgDepth / (a0 * ray[3]! + a1 * ray[4]! + a2 * ray[5]!);
+        p[0] = ray[0]! + t * ray[3]!;
+        p[1] = ray[1]! + t * ray[4]!;
+        p[2] = ray[2]! + t * ray[5]!;
+      }
+      viewDirection(camera, p, a);
+      if (collectPoint(r, p, background, a, cand, 1, reads)) seen++;
+    }
+    if (seen === 0) continue;
+    acc.fill(0);
+    for (const [key, w] of reads) addCell(r, Math.floor(key / EMBED_CELLS), key % EMBED_CELLS, w / seen, acc);
+    const cell = cy * EMBED_SIDE + cx;
+    const po = cell * K;
+    for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = (priorCells ? priorCells[po + k]! : 0) + acc[k]!;
+    written++;
+  }
+  return written;
 }
 
 /** One setting of the bank's weighting and its leave-one-out error. */
