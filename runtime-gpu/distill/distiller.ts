@@ -282,6 +282,7 @@ export class FeatureDistillation {
    */
   async useGpu(ctx: GpuContext): Promise<void> {
     if (this.views.length === 0) throw new Error('FeatureDistillation.useGpu: call prepare() with at least one view first');
+    if (this.gpu && this.gpuDirty) await this.syncFromGpu();
     this.releaseGpu();
     const gpu = await GpuFeatureTrainer.create(ctx, this.config, this.layout, { params: this.params, adam: { m: this.adam.m, v: this.adam.v }, adamConfig: this.adam.config });
     gpu.setViews(this.views);
@@ -325,9 +326,12 @@ export class FeatureDistillation {
     this.gpuDirty = false;
   }
 
-  /** Frees the device state (after syncFromGpu(); step() runs on the CPU again). */
+  /**
+   * Frees the device state; step() runs on the CPU again. Never throws (safe
+   * in a finally after an abort): training not read back by syncFromGpu() is
+   * dropped, and toValue() then refuses the stale host parameters.
+   */
   releaseGpu(): void {
-    if (this.gpuDirty) throw new Error('FeatureDistillation.releaseGpu: call syncFromGpu() first (the GPU has untransferred training)');
     this.gpu?.destroy();
     this.gpu = null;
   }
@@ -346,7 +350,7 @@ export class FeatureDistillation {
   }
 
   toValue(model: string, provenance: FeatureFieldValue['provenance']): FeatureFieldValue {
-    if (this.gpuDirty) throw new Error('FeatureDistillation.toValue: the parameters are on the GPU; await syncFromGpu() first');
+    if (this.gpuDirty) throw new Error(`FeatureDistillation.toValue: the trained parameters are on the GPU; await syncFromGpu() first${this.gpu ? '' : ' (releaseGpu() dropped them: train again)'}`);
     return {
       kind: 'FeatureField',
       config: structuredClone(this.config),

@@ -89,4 +89,18 @@ describe.skipIf(!!gpu.skip)('feature distillation on WebGPU vs the CPU, same see
     dev.releaseGpu();
     expect(() => dev.step(lr, cells)).not.toThrow();
   }, 300_000);
+
+  it('releaseGpu() after an interrupted run never throws; toValue() then refuses the stale host parameters', async () => {
+    const d = new FeatureDistillation(featureFieldConfig({ patch: 1, aggChannels: 0, hidden: 8, levels: 4, log2TableSize: 12 }), field, 2);
+    await d.prepare(targets.slice(0, 1), { viewBank: false, prior: false, evaluator: 'reference' });
+    const before = d.params.slice();
+    await d.useGpu(gpu.ctx!);
+    await d.stepGpu(1e-2, 16, { loss: false });
+    // useGpu() again keeps the device's training (reads it back first).
+    await d.useGpu(gpu.ctx!);
+    expect(maxAbsDiff(d.params, before).diff).toBeGreaterThan(0);
+    await d.stepGpu(1e-2, 16, { loss: false });
+    expect(() => d.releaseGpu()).not.toThrow();
+    expect(() => d.toValue('synthetic', { steps: 2, seconds: 0, seed: 2, views: [], finalLoss: 0 })).toThrow(/dropped/);
+  }, 120_000);
 });
