@@ -12,10 +12,13 @@ import { paramLayout } from '../nerf/config';
 import { normalizedToWorld } from '../nerf/contraction';
 import { createFieldEvaluator } from '../nerf/evaluators';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
-import { patchSurface, SurfaceSampler, type CentreSurface, type SurfaceSamples } from './surface';
+import { patchSurface, SurfaceSampler, surfacePoints, type CentreSurface, type SurfaceSamples } from './surface';
 import { GpuFeatureTrainer } from '../webgpu/distill/trainer';
 import type { GpuContext } from '../webgpu/device';
 import { blendPatches, blendViews, cellMajor, silhouetteCells, tuneViewBank, VIEW_BANK_DEFAULTS, type BankTuning, type ViewBank } from './view-bank';
+
+/** Sub-rays per side with which the view bank re-blends a silhouette cell (FeatureFieldRenderer.render's supersample). */
+export const SUPERSAMPLE = 3;
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {
@@ -486,7 +489,17 @@ export class FeatureFieldRenderer {
    * cell (their mean where no training view was padded there; zero when no
    * training view had padding).
    */
-  async render(camera: Camera, options: { signal?: AbortSignal; chunkCells?: number; head?: HeadChoice; blend?: boolean; supersample?: boolean } = {}): Promise<RenderedEmbedding> {
+  async render(
+    camera: Camera,
+    options: {
+      signal?: AbortSignal;
+      chunkCells?: number;
+      head?: HeadChoice;
+      blend?: boolean;
+      /** Silhouette supersampling of the view bank: sub-rays per cell side (true = SUPERSAMPLE, false or 1 = centre reads only). */
+      supersample?: boolean | number;
+    } = {},
+  ): Promise<RenderedEmbedding> {
     const { config } = this.value;
     const P = config.patch, P2 = P * P, K = config.channels;
     const grid = cellGrid(camera.width, camera.height);
@@ -507,18 +520,20 @@ export class FeatureFieldRenderer {
     if (bank && prior) this.priorCells ??= cellMajor(prior, K);
     let blended: Uint8Array = new Uint8Array(n);
     let supersampled = 0;
-    // Silhouette cells the bank blended: blended again per patch ray once the patches are known (blendPatches).
+    // Silhouette cells the bank blended: blended again at S x S sub-rays of their own (blendPatches) once the centres are known.
     let edges: number[] = [];
-    const supersample = (options.supersample ?? true) && P > 1;
+    const S = options.supersample === false ? 0 : options.supersample === true || options.supersample === undefined ? SUPERSAMPLE : options.supersample;
     const want = bank
       ? (centres: CentreSurface) => {
           const t2 = performance.now();
           blended = blendViews(bank, prior ? this.priorCells! : null, camera, grid, centres.points, centres.hit, embedding, K);
-          const edge = supersample ? silhouetteCells(grid, centres.hit, centres.depth) : new Uint8Array(n);
-          edges = [];
-          for (let c = 0; c < n; c++) if (blended[c] && edge[c]) edges.push(c);
+          if (S > 1) {
+            const edge = silhouetteCells(grid, centres.hit, centres.depth);
+            edges = [];
+            for (let c = 0; c < n; c++) if (blended[c] && edge[c]) edges.push(c);
+          }
           ms.blend = performance.now() - t2;
-          return blended.map((b, c) => (b && !edge[c] ? 0 : 1));
+          return blended.map((b) => 1 - b);
         }
       : undefined;
     const t0 = performance.now();
@@ -527,20 +542,25 @@ export class FeatureFieldRenderer {
     ms.surface = performance.now() - t0 - ms.blend;
     if (bank && edges.length > 0) {
       const t3 = performance.now();
-      const patchPoints = new Float64Array(3 * n * P2), patchHit = new Uint8Array(n * P2);
+      const S2 = S * S;
+      const rays = new Float64Array(6 * edges.length * S2);
+      edges.forEach((c, i) => cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), S, rays, i * S2));
+      const sub = surfacePoints(await sampler.sample(rays, edges.length * S2, options.signal));
+      const t4 = performance.now();
+      ms.surface += t4 - t3;
+      const subPoints = new Float64Array(3 * edges.length * S2), subHit = new Uint8Array(edges.length * S2);
       const mapping = this.value.geometry.config.scene;
-      for (const c of edges)
-        for (let r = c * P2; r < (c + 1) * P2; r++) {
-          const q = surface.offsets[r]!;
-          if (surface.offsets[r + 1] === q || !(surface.acc[r]! >= 0.5)) continue;
-          const [x, y, z] = normalizedToWorld(mapping, surface.positions[3 * q]!, surface.positions[3 * q + 1]!, surface.positions[3 * q + 2]!);
-          patchPoints[3 * r] = x;
-          patchPoints[3 * r + 1] = y;
-          patchPoints[3 * r + 2] = z;
-          patchHit[r] = 1;
-        }
-      supersampled = blendPatches(bank, prior ? this.priorCells! : null, camera, grid, edges, P, patchPoints, patchHit, embedding, K);
-      ms.blend += performance.now() - t3;
+      for (let r = 0; r < edges.length * S2; r++) {
+        const q = sub.offsets[r]!;
+        if (sub.offsets[r + 1] === q || !(sub.acc[r]! >= 0.5)) continue;
+        const [x, y, z] = normalizedToWorld(mapping, sub.positions[3 * q]!, sub.positions[3 * q + 1]!, sub.positions[3 * q + 2]!);
+        subPoints[3 * r] = x;
+        subPoints[3 * r + 1] = y;
+        subPoints[3 * r + 2] = z;
+        subHit[r] = 1;
+      }
+      supersampled = blendPatches(bank, prior ? this.priorCells! : null, camera, grid, edges, S, subPoints, subHit, embedding, K);
+      ms.blend += performance.now() - t4;
     }
     // The field for the other cells; cells whose rays all miss share one value (the background's).
     const t1 = performance.now();

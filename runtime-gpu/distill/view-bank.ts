@@ -270,15 +270,14 @@ export function silhouetteCells(grid: CellGrid, hit: Uint8Array, depth: Float32A
 }
 
 /**
- * Supersampled blending of the given cells: each of a cell's P x P patch
- * rays is blended at its own point (its surface point when `patchHit`,
- * else its point on the background plane) and the cell takes the mean of
- * the rays that some bank view sees. At a silhouette the cell then mixes
+ * Supersampled blending of the given cells: each of a cell's P x P sub-rays
+ * is blended at its own point (its surface point when `subHit`, else its
+ * point on the background plane) and the cell takes the mean over the
+ * sub-rays that some bank view sees. At a silhouette the cell then mixes
  * the two surfaces in the proportion the new view covers them, as the
  * encoder's patch does, instead of taking whichever surface its centre ray
- * hits. `patchPoints`: world xyz per patch ray (cell-major as
- * patchSurface: valid cell c's ray j at c * P^2 + j). Returns the number of
- * cells written.
+ * hits. `subPoints`: world xyz per sub-ray, cells[i]'s ray j at i * P^2 + j
+ * (the order of cellRays). Returns the number of cells written.
  */
 export function blendPatches(
   bank: ViewBank,
@@ -287,8 +286,8 @@ export function blendPatches(
   grid: CellGrid,
   cells: readonly number[],
   P: number,
-  patchPoints: Float64Array,
-  patchHit: Uint8Array,
+  subPoints: Float64Array,
+  subHit: Uint8Array,
   embedding: Float32Array,
   K: number,
 ): number {
@@ -302,17 +301,17 @@ export function blendPatches(
   const cm = camera.cameraToWorld;
   const bgPlane = bank.background;
   let written = 0;
-  for (const c of cells) {
+  cells.forEach((c, i) => {
     const cx = c % grid.cols, cy = Math.floor(c / grid.cols);
     reads.clear();
     let seen = 0;
     for (let j = 0; j < P2; j++) {
-      const rj = c * P2 + j;
-      const background = !patchHit[rj];
+      const rj = i * P2 + j;
+      const background = !subHit[rj];
       if (!background) {
-        p[0] = patchPoints[3 * rj]!;
-        p[1] = patchPoints[3 * rj + 1]!;
-        p[2] = patchPoints[3 * rj + 2]!;
+        p[0] = subPoints[3 * rj]!;
+        p[1] = subPoints[3 * rj + 1]!;
+        p[2] = subPoints[3 * rj + 2]!;
       } else {
         if (!bgPlane) continue;
         const a0 = -cm[2]!, a1 = -cm[6]!, a2 = -cm[10]!;
@@ -327,14 +326,14 @@ export function blendPatches(
       viewDirection(camera, p, a);
       if (collectPoint(r, p, background, a, cand, 1, reads)) seen++;
     }
-    if (seen === 0) continue;
+    if (seen === 0) return;
     acc.fill(0);
     for (const [key, w] of reads) addCell(r, Math.floor(key / EMBED_CELLS), key % EMBED_CELLS, w / seen, acc);
     const cell = cy * EMBED_SIDE + cx;
     const po = cell * K;
     for (let k = 0; k < K; k++) embedding[k * EMBED_CELLS + cell] = (priorCells ? priorCells[po + k]! : 0) + acc[k]!;
     written++;
-  }
+  });
   return written;
 }
 
