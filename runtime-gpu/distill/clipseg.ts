@@ -15,13 +15,12 @@
 // rendering.
 
 import type { Camera, ClipSegHeadValue, FeatureFieldConfig, FeatureFieldValue, RadianceFieldValue } from '../../engine/values';
-import { Adam } from '../nerf/adam';
 import { paramLayout } from '../nerf/config';
 import { createFieldEvaluator } from '../nerf/evaluators';
-import { Rng } from '../nerf/rng';
 import type { CellGrid } from './cells';
-import { initFeatureParams, viewSurface } from './distiller';
+import { viewSurface } from './distiller';
 import { FeatureHead, type CellBatch } from './head';
+import { appendCell, drawCells, HeadTraining, type DistillStats } from './head-training';
 import { featureLayout, validateFeatureConfig, type FeatureLayout } from './layout';
 import { SurfaceSampler, type SurfaceSamples } from './surface';
 
@@ -95,26 +94,16 @@ interface PreparedView {
 }
 
 /** Distils ClipSeg's reduced activations into a FeatureHead over the frozen geometry. */
-export class ClipSegDistillation {
-  readonly layout: FeatureLayout;
-  readonly params: Float32Array;
-  readonly grad: Float32Array;
-  readonly adam: Adam;
-  readonly head: FeatureHead;
-  readonly rng: Rng;
+export class ClipSegDistillation extends HeadTraining {
   sampler: SurfaceSampler;
   private views: PreparedView[] = [];
   private prior: Float32Array | null = null;
   private cls: { cameras: Camera[]; tokens: Float32Array } = { cameras: [], tokens: new Float32Array(0) };
-  private batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(0) };
-  private out = new Float32Array(0);
-  private dOut = new Float32Array(0);
-  steps = 0;
 
   constructor(
-    readonly config: FeatureFieldConfig,
+    config: FeatureFieldConfig,
     readonly geometry: RadianceFieldValue,
-    readonly seed: number,
+    seed: number,
     readonly dims: ClipSegDims = CLIPSEG_DIMS,
     /** Share the SAM head's sampler (its onnxruntime density evaluator, if any). */
     sampler?: SurfaceSampler,
@@ -122,12 +111,7 @@ export class ClipSegDistillation {
     validateFeatureConfig(config);
     if (config.channels !== dims.layers * dims.reduce) throw new Error(`the ClipSeg head needs ${dims.layers} x ${dims.reduce} = ${dims.layers * dims.reduce} channels, the config has ${config.channels}`);
     clipSegGrid(1, 1, dims);
-    this.layout = featureLayout(config);
-    this.rng = new Rng(seed);
-    this.params = initFeatureParams(config, this.layout, this.rng);
-    this.grad = new Float32Array(this.layout.count);
-    this.adam = new Adam(this.layout.count);
-    this.head = new FeatureHead(config, this.layout);
+    super(config, seed);
     this.sampler = sampler ?? new SurfaceSampler(geometry, config.surface);
   }
 
@@ -170,55 +154,10 @@ export class ClipSegDistillation {
   }
 
   /** One Adam step on `cells` random token cells of random views; returns the batch's mean squared error. */
-  step(lr: number, cells = 64): { loss: number; cells: number; samples: number } {
+  step(lr: number, cells = 64): DistillStats {
     if (this.views.length === 0) throw new Error('ClipSegDistillation.step: call prepare() with at least one view first');
-    const P2 = this.config.patch * this.config.patch, K = this.config.channels, T = this.dims.side * this.dims.side;
-    const picks: Array<[PreparedView, number]> = [];
-    let samples = 0;
-    for (let i = 0; i < cells; i++) {
-      const view = this.views[this.rng.int(this.views.length)]!;
-      const c = this.rng.int(T);
-      picks.push([view, c]);
-      samples += view.surface.offsets[(c + 1) * P2]! - view.surface.offsets[c * P2]!;
-    }
-    const batch = this.ensureBatch(cells, samples);
-    if (this.out.length < cells * K) {
-      this.out = new Float32Array(cells * K);
-      this.dOut = new Float32Array(cells * K);
-    }
-    let s = 0;
-    picks.forEach(([view, c], i) => (s = appendCell(batch, i, view.surface, c * P2, P2, s)));
-    batch.cells = cells;
-    batch.samples = s;
-    this.head.forward(this.params, batch, this.out);
-    let sse = 0;
-    const scale = 2 / (cells * K);
-    picks.forEach(([view, c], i) => {
-      for (let k = 0; k < K; k++) {
-        const e = this.out[i * K + k]! - view.targets[c * K + k]!;
-        sse += e * e;
-        this.dOut[i * K + k] = scale * e;
-      }
-    });
-    this.head.backward(this.params, batch, this.dOut, this.grad);
-    this.adam.nextStep();
-    this.adam.update(this.params, this.grad, 0, this.layout.hashCount, lr, true);
-    this.adam.update(this.params, this.grad, this.layout.hashCount, this.layout.count, lr, false);
-    this.steps++;
-    return { loss: sse / (cells * K), cells, samples: s };
-  }
-
-  private ensureBatch(cells: number, samples: number): CellBatch {
-    const P2 = this.config.patch * this.config.patch;
-    const b = this.batch;
-    if (b.acc.length < cells * P2) b.acc = new Float32Array(cells * P2);
-    if (b.weights.length < samples) {
-      const n = Math.ceil(samples * 1.5);
-      b.weights = new Float32Array(n);
-      b.positions = new Float32Array(3 * n);
-      b.sampleRay = new Uint32Array(n);
-    }
-    return b;
+    const T = this.dims.side * this.dims.side;
+    return this.trainStep(drawCells(this.rng, cells, this.views.length, () => T).map(([v, c]) => [this.views[v]!, c] as const), lr);
   }
 
   toValue(model: ClipSegHeadValue['model'], cut: readonly string[], provenance: ClipSegHeadValue['provenance']): ClipSegHeadValue {
@@ -234,24 +173,6 @@ export class ClipSegDistillation {
       provenance: { ...provenance, views: [...provenance.views] },
     };
   }
-}
-
-/** Copies the samples of rays [r0, r0 + P2) as cell `cell` of the batch; returns the new sample count. */
-function appendCell(batch: CellBatch, cell: number, surface: SurfaceSamples, r0: number, P2: number, s: number): number {
-  const o = surface.offsets;
-  for (let j = 0; j < P2; j++) {
-    const r = r0 + j, br = cell * P2 + j;
-    batch.acc[br] = surface.acc[r]!;
-    for (let q = o[r]!; q < o[r + 1]!; q++) {
-      batch.weights[s] = surface.weights[q]!;
-      batch.positions[3 * s] = surface.positions[3 * q]!;
-      batch.positions[3 * s + 1] = surface.positions[3 * q + 1]!;
-      batch.positions[3 * s + 2] = surface.positions[3 * q + 2]!;
-      batch.sampleRay[s] = br;
-      s++;
-    }
-  }
-  return s;
 }
 
 /** The viewing direction (camera -z in world) of a camera-to-world matrix (row-major 3x4 / 4x4, OpenGL camera). */

@@ -3,10 +3,9 @@
 // (docs/distill.md). Platform-neutral CPU reference.
 
 import type { Camera, FeatureFieldConfig, FeatureFieldValue, RadianceFieldValue } from '../../engine/values';
-import { Adam } from '../nerf/adam';
-import { Rng } from '../nerf/rng';
 import { cellGrid, cellRays, EMBED_CELLS, EMBED_SIDE, gridRays, type CellGrid } from './cells';
 import { FeatureHead, type CellBatch } from './head';
+import { drawCells, HeadTraining, type DistillStats } from './head-training';
 import { OrtFeatureHead } from './head-ort';
 import { paramLayout } from '../nerf/config';
 import { normalizedToWorld } from '../nerf/contraction';
@@ -16,6 +15,8 @@ import { patchSurface, SurfaceSampler, surfacePoints, type CentreSurface, type S
 import { GpuFeatureTrainer } from '../webgpu/distill/trainer';
 import type { GpuContext } from '../webgpu/device';
 import { blendPatches, blendViews, cellMajor, silhouetteCells, tuneViewBank, VIEW_BANK_DEFAULTS, type BankTuning, type ViewBank } from './view-bank';
+
+export { initFeatureParams, type DistillStats } from './head-training';
 
 /** Sub-rays per side with which the view bank re-blends a silhouette cell (FeatureFieldRenderer.render's supersample). */
 export const SUPERSAMPLE = 3;
@@ -36,65 +37,22 @@ interface PreparedView {
   targets: Float32Array;
 }
 
-/** Xavier-uniform dense weights, U(-1e-4, 1e-4) hash entries, zero biases. */
-export function initFeatureParams(config: FeatureFieldConfig, layout: FeatureLayout, rng: Rng): Float32Array {
-  const p = new Float32Array(layout.count);
-  for (let i = 0; i < layout.hashCount; i++) p[i] = rng.uniform(-1e-4, 1e-4);
-  const E = layout.encodingWidth, H = config.hidden, C = config.aggChannels, K = config.channels;
-  const xavier = (off: number, rows: number, cols: number, gain = 1) => {
-    const b = gain * Math.sqrt(6 / (rows + cols));
-    for (let i = 0; i < rows * cols; i++) p[off + i] = rng.uniform(-b, b);
-  };
-  xavier(layout.w1, H, E);
-  if (C > 0) {
-    xavier(layout.conv1, C, 9 * H);
-    // The aggregator starts near zero: the cell feature starts as the plain patch mean.
-    xavier(layout.conv2, H, 9 * C, 0.1);
-  }
-  xavier(layout.wOut, K, H);
-  return p;
-}
-
-export interface DistillStats {
-  loss: number;
-  cells: number;
-  samples: number;
-}
-
-export class FeatureDistillation {
-  readonly layout: FeatureLayout;
-  readonly params: Float32Array;
-  readonly grad: Float32Array;
-  readonly adam: Adam;
-  readonly head: FeatureHead;
+export class FeatureDistillation extends HeadTraining {
   sampler: SurfaceSampler;
-  readonly rng: Rng;
   private views: PreparedView[] = [];
   private padding: FeatureFieldValue['padding'] = null;
   private prior: Float32Array | null = null;
   private bank: ViewBank | null = null;
   /** The leave-one-out tuning of the view bank's weighting, when prepare() ran it. */
   bankTuning: BankTuning | null = null;
-  private batch: CellBatch = { cells: 0, samples: 0, positions: new Float32Array(0), weights: new Float32Array(0), sampleRay: new Uint32Array(0), acc: new Float32Array(0) };
-  private out = new Float32Array(0);
-  private dOut = new Float32Array(0);
-  steps = 0;
 
   constructor(
-    readonly config: FeatureFieldConfig,
+    config: FeatureFieldConfig,
     readonly geometry: RadianceFieldValue,
-    readonly seed: number,
+    seed: number,
     from?: { params: Float32Array },
   ) {
-    validateFeatureConfig(config);
-    this.layout = featureLayout(config);
-    this.rng = new Rng(seed);
-    if (from && from.params.length !== this.layout.count)
-      throw new Error(`the feature parameters have ${from.params.length} values but the config needs ${this.layout.count}`);
-    this.params = from ? from.params.slice() : initFeatureParams(config, this.layout, this.rng);
-    this.grad = new Float32Array(this.layout.count);
-    this.adam = new Adam(this.layout.count);
-    this.head = new FeatureHead(config, this.layout);
+    super(config, seed, from?.params);
     this.sampler = new SurfaceSampler(geometry, config.surface);
   }
 
@@ -222,55 +180,13 @@ export class FeatureDistillation {
   /** One Adam step on `cells` random valid cells of random views; returns the batch's mean squared error. */
   step(lr: number, cells = 64): DistillStats {
     if (this.views.length === 0) throw new Error('FeatureDistillation.step: call prepare() with at least one view first');
-    const P2 = this.config.patch * this.config.patch, K = this.config.channels;
     if (this.gpu) throw new Error('FeatureDistillation.step: training is on the GPU after useGpu(); call stepGpu()');
-    // Pick cells, gather their rays' samples.
-    const picks = this.pick(cells).map(([v, c]) => [this.views[v]!, c] as [PreparedView, number]);
-    let samples = 0;
-    for (const [view, c] of picks) {
-      const o = view.surface.offsets;
-      samples += o[(c + 1) * P2]! - o[c * P2]!;
-    }
-    const batch = this.ensureBatch(cells, samples);
-    if (this.out.length < cells * K) {
-      this.out = new Float32Array(cells * K);
-      this.dOut = new Float32Array(cells * K);
-    }
-    let s = 0;
-    for (let i = 0; i < cells; i++) {
-      const [view, c] = picks[i]!;
-      s = appendCell(batch, i, view.surface, c * P2, P2, s);
-    }
-    batch.cells = cells;
-    batch.samples = s;
-    this.head.forward(this.params, batch, this.out);
-    let sse = 0;
-    const scale = 2 / (cells * K);
-    for (let i = 0; i < cells; i++) {
-      const [view, c] = picks[i]!;
-      for (let k = 0; k < K; k++) {
-        const e = this.out[i * K + k]! - view.targets[c * K + k]!;
-        sse += e * e;
-        this.dOut[i * K + k] = scale * e;
-      }
-    }
-    this.head.backward(this.params, batch, this.dOut, this.grad);
-    this.adam.nextStep();
-    this.adam.update(this.params, this.grad, 0, this.layout.hashCount, lr, true);
-    this.adam.update(this.params, this.grad, this.layout.hashCount, this.layout.count, lr, false);
-    this.steps++;
-    return { loss: sse / (cells * K), cells, samples: s };
+    return this.trainStep(this.pick(cells).map(([v, c]) => [this.views[v]!, c] as const), lr);
   }
 
   /** Draws `cells` (view index, valid cell) pairs from the RNG: the CPU and GPU steps draw the same sequence. */
   private pick(cells: number): Array<[number, number]> {
-    const picks: Array<[number, number]> = [];
-    for (let i = 0; i < cells; i++) {
-      const v = this.rng.int(this.views.length);
-      const view = this.views[v]!;
-      picks.push([v, this.rng.int(view.grid.cols * view.grid.rows)]);
-    }
-    return picks;
+    return drawCells(this.rng, cells, this.views.length, (v) => this.views[v]!.grid.cols * this.views[v]!.grid.rows);
   }
 
   // WebGPU training (runtime-gpu/webgpu/distill, docs/gpu.md "Feature distillation").
@@ -339,19 +255,6 @@ export class FeatureDistillation {
     this.gpu = null;
   }
 
-  private ensureBatch(cells: number, samples: number): CellBatch {
-    const P2 = this.config.patch * this.config.patch;
-    const b = this.batch;
-    if (b.acc.length < cells * P2) b.acc = new Float32Array(cells * P2);
-    if (b.weights.length < samples) {
-      const n = Math.ceil(samples * 1.5);
-      b.weights = new Float32Array(n);
-      b.positions = new Float32Array(3 * n);
-      b.sampleRay = new Uint32Array(n);
-    }
-    return b;
-  }
-
   toValue(model: string, provenance: FeatureFieldValue['provenance']): FeatureFieldValue {
     if (this.gpuDirty) throw new Error(`FeatureDistillation.toValue: the trained parameters are on the GPU; await syncFromGpu() first${this.gpu ? '' : ' (releaseGpu() dropped them: train again)'}`);
     return {
@@ -385,24 +288,6 @@ export async function viewSurface(
   const { rays } = gridRays(camera, grid, P);
   const n = grid.cols * grid.rows;
   return { ...(await sampler.sample(rays, n * P * P, signal)), marchedRays: n * P * P };
-}
-
-/** Copies the samples of rays [r0, r0 + P2) of `surface` as cell `cell` of the batch; returns the new sample count. */
-function appendCell(batch: CellBatch, cell: number, surface: SurfaceSamples, r0: number, P2: number, s: number): number {
-  const o = surface.offsets;
-  for (let j = 0; j < P2; j++) {
-    const r = r0 + j, br = cell * P2 + j;
-    batch.acc[br] = surface.acc[r]!;
-    for (let q = o[r]!; q < o[r + 1]!; q++) {
-      batch.weights[s] = surface.weights[q]!;
-      batch.positions[3 * s] = surface.positions[3 * q]!;
-      batch.positions[3 * s + 1] = surface.positions[3 * q + 1]!;
-      batch.positions[3 * s + 2] = surface.positions[3 * q + 2]!;
-      batch.sampleRay[s] = br;
-      s++;
-    }
-  }
-  return s;
 }
 
 export interface RenderedEmbedding {
