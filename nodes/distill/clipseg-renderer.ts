@@ -9,6 +9,7 @@ import { splitPrompts } from '../clipseg-encoder';
 import { clipSegTokenizer } from '../clipseg/split-model';
 import type { SamnerfHost } from '../host';
 import { CLIPSEG_PULL, loadClipSegParts, renderClipSegHeatmaps } from './clipseg';
+import { findView, VIEW_PARAM } from './view';
 
 export const ClipSegRenderer = defineNode({
   type: 'ClipSegRenderer',
@@ -24,7 +25,7 @@ export const ClipSegRenderer = defineNode({
     image: { type: 'Image', description: "the view's photo (for PromptToPoints and overlays)" },
   },
   params: {
-    view: { type: 'string', default: '', description: 'view name, e.g. test/r_0 (empty: the first test view, else the first view)' },
+    view: VIEW_PARAM,
     prompt: { type: 'string', default: '', description: 'what to find, e.g. "the red truck"; separate several with ";"' },
     vocabPath: { type: 'path', mode: 'file', default: '', extensions: ['.json', '.gz', '.txt'], description: "tokenizer: a tokenizer.json or CLIP's bpe_simple_vocab_16e6.txt.gz (default: the model's own tokenizer.json)" },
     modelPath: { type: 'path', mode: 'file', default: '', extensions: ['.onnx'], description: 'the ClipSeg ONNX file (default: the model the head was distilled from)', advanced: true },
@@ -40,12 +41,7 @@ export const ClipSegRenderer = defineNode({
       });
     const prompts = splitPrompts(params.prompt as string);
     if (prompts.length === 0) throw new NodeError('no text prompt', { param: 'prompt', fix: 'describe the object, e.g. "a red truck"' });
-    const name = params.view as string;
-    const view = name ? views.views.find((v) => v.name === name) : (views.views.find((v) => v.split === 'test') ?? views.views[0]);
-    if (!view) {
-      const some = views.views.slice(0, 5).map((v) => v.name).join(', ');
-      throw new NodeError(name ? `no view named "${name}"` : 'the dataset has no views', { param: 'view', fix: `use one of: ${some}${views.views.length > 5 ? ', ...' : ''}` });
-    }
+    const view = findView(views, params.view as string);
     const modelPath = params.modelPath as string;
     const request = modelPath ? { id: head.model.id, path: modelPath } : head.model;
     ctx.progress(0, 3, 'loading ClipSeg');

@@ -2,10 +2,11 @@
 // feature field instead of running the image encoder. Its output feeds
 // SamDecoder like SamEncoder's.
 
-import { defineNode, NodeError, type NodeContext } from '../../engine';
+import { defineNode, type NodeContext } from '../../engine';
 import type { FeatureFieldValue, ViewsValue } from '../../engine/values';
 import type { SamnerfHost } from '../host';
 import { renderedEmbedding } from './embedding';
+import { findView, VIEW_PARAM } from './view';
 
 export const FeatureRenderer = defineNode({
   type: 'FeatureRenderer',
@@ -21,17 +22,12 @@ export const FeatureRenderer = defineNode({
     image: { type: 'Image', description: "the view's photo (for prompts and overlays)" },
   },
   params: {
-    view: { type: 'string', default: '', description: 'view name, e.g. test/r_0 (empty: the first test view, else the first view)' },
+    view: VIEW_PARAM,
   },
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const features = inputs.features as FeatureFieldValue;
     const views = inputs.views as ViewsValue;
-    const name = params.view as string;
-    const view = name ? views.views.find((v) => v.name === name) : (views.views.find((v) => v.split === 'test') ?? views.views[0]);
-    if (!view) {
-      const some = views.views.slice(0, 5).map((v) => v.name).join(', ');
-      throw new NodeError(name ? `no view named "${name}"` : 'the dataset has no views', { param: 'view', fix: `use one of: ${some}${views.views.length > 5 ? ', ...' : ''}` });
-    }
+    const view = findView(views, params.view as string);
     ctx.progress(0, 1, `rendering ${view.name}`);
     const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal });
     const { cells, ms } = render;
