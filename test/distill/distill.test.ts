@@ -4,32 +4,19 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Camera } from '../../engine/values';
-import { cellGrid, EMBED_CELLS, EMBED_SIDE, gridRays } from '../../runtime-gpu/distill/cells';
+import { cellGrid, EMBED_CELLS, gridRays } from '../../runtime-gpu/distill/cells';
 import { decodeFeatureCheckpoint, encodeFeatureCheckpoint } from '../../runtime-gpu/distill/checkpoint';
 import { FeatureDistillation, FeatureFieldRenderer, type DistillTarget } from '../../runtime-gpu/distill/distiller';
 import { featureFieldConfig } from '../../runtime-gpu/distill/layout';
 import { patchSurface, SurfaceSampler, surfacePoints } from '../../runtime-gpu/distill/surface';
 import { registerOrtNode } from '../../runtime-gpu/backends/ort-node';
 import { Rng } from '../../runtime-gpu/nerf/rng';
+import { syntheticTarget } from '../helpers/synthetic-target';
 import { generatedScene, sdfRadianceField } from './scene';
 
 const scene = generatedScene({ views: 9, size: 64, seed: 3 });
 const field = sdfRadianceField(scene.layout, 48);
 const trainViews = scene.views.views.filter((v) => v.split === 'train').slice(0, 3);
-
-/** A synthetic "embedding": per cell, 256 channels that are smooth functions of the instance id and depth seen at the cell. */
-function syntheticTarget(view: (typeof trainViews)[number]): DistillTarget {
-  const K = 256, emb = new Float32Array(K * EMBED_CELLS);
-  const grid = cellGrid(view.camera.width, view.camera.height);
-  for (let y = 0; y < grid.rows; y++)
-    for (let x = 0; x < grid.cols; x++) {
-      const u = Math.min(view.camera.width - 1, Math.floor(((x + 0.5) * view.camera.width) / grid.cols));
-      const v = Math.min(view.camera.height - 1, Math.floor(((y + 0.5) * view.camera.height) / grid.rows));
-      const id = view.instances![v * view.camera.width + u]!;
-      for (let k = 0; k < K; k++) emb[k * EMBED_CELLS + y * EMBED_SIDE + x] = 0.1 * Math.sin(0.7 * k * (id + 1)) + 0.02 * Math.cos(k);
-    }
-  return { name: view.name, camera: view.camera, embedding: emb };
-}
 
 /** Bitwise equality of typed arrays (vitest's deep equality is slow on millions of elements). */
 function same(a: Float32Array | Uint8Array | null | undefined, b: Float32Array | Uint8Array | null | undefined): boolean {
