@@ -2,37 +2,18 @@
 // patch aggregation, projection) against central finite differences.
 
 import { describe, expect, it } from 'vitest';
-import { FeatureHead, type CellBatch } from '../../runtime-gpu/distill/head';
+import { FeatureHead } from '../../runtime-gpu/distill/head';
 import { featureFieldConfig, featureLayout } from '../../runtime-gpu/distill/layout';
 import { Rng } from '../../runtime-gpu/nerf/rng';
+import { randomHeadInputs } from '../helpers/random-head-batch';
 
 function setup(patch: number, aggChannels: number) {
   const config = featureFieldConfig({ levels: 3, log2TableSize: 10, baseResolution: 4, maxResolution: 16, hidden: 6, patch, aggChannels });
   config.channels = 5;
   const layout = featureLayout(config);
   const rng = new Rng(7);
-  const params = new Float32Array(layout.count);
-  for (let i = 0; i < layout.count; i++) params[i] = rng.uniform(-0.5, 0.5);
-  for (let i = layout.b1; i < layout.b1 + config.hidden; i++) params[i] = rng.uniform(0, 0.5); // most units active
-  const cells = 3, P2 = patch * patch;
-  const rays = cells * P2;
-  const sampleRay: number[] = [], weights: number[] = [], positions: number[] = [];
-  const acc = new Float32Array(rays);
-  for (let r = 0; r < rays; r++) {
-    acc[r] = r % 5 === 4 ? 0 : rng.uniform(0.2, 1); // some rays see only background
-    const n = acc[r] === 0 ? 0 : 1 + rng.int(3);
-    let sum = 0;
-    const w: number[] = [];
-    for (let i = 0; i < n; i++) w.push(rng.uniform(0.1, 1)), (sum += w[i]!);
-    for (let i = 0; i < n; i++) {
-      sampleRay.push(r);
-      weights.push(w[i]! / sum);
-      positions.push(rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95));
-    }
-  }
-  const batch: CellBatch = { cells, samples: weights.length, positions: Float32Array.from(positions), weights: Float32Array.from(weights), sampleRay: Uint32Array.from(sampleRay), acc };
-  const dOut = new Float32Array(cells * config.channels);
-  for (let i = 0; i < dOut.length; i++) dOut[i] = rng.uniform(-1, 1);
+  // Hidden biases U(0, 0.5): most units active.
+  const { params, batch, dOut } = randomHeadInputs(config, layout, rng, 3, { hiddenBias: [0, 0.5], positions: [0.05, 0.95] });
   return { config, layout, params, batch, dOut, head: new FeatureHead(config, layout) };
 }
 

@@ -3,11 +3,12 @@
 // browser-checks.ts (headless Chromium) and device-checks.ts.
 
 import type { FeatureFieldConfig } from '../../engine/values';
-import { FeatureHead, type CellBatch } from '../../runtime-gpu/distill/head';
+import { FeatureHead } from '../../runtime-gpu/distill/head';
 import { featureLayout } from '../../runtime-gpu/distill/layout';
 import { Rng } from '../../runtime-gpu/nerf/rng';
 import type { GpuContext } from '../../runtime-gpu/webgpu/device';
 import { GpuFeatureTrainer } from '../../runtime-gpu/webgpu/distill/trainer';
+import { randomHeadInputs } from '../helpers/random-head-batch';
 
 const absMax = (a: ArrayLike<number>) => {
   let m = 0;
@@ -28,27 +29,7 @@ const diffMax = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 export async function headParity(ctx: GpuContext, config: FeatureFieldConfig, cells: number, seed = 1): Promise<{ forward: number; blocks: Record<string, number>; hashMismatch: number }> {
   const layout = featureLayout(config);
   const rng = new Rng(seed);
-  const params = new Float32Array(layout.count);
-  for (let i = 0; i < layout.count; i++) params[i] = rng.uniform(-0.5, 0.5);
-  for (let i = layout.b1; i < layout.b1 + config.hidden; i++) params[i] = rng.uniform(-0.1, 0.5);
-  const P2 = config.patch * config.patch, rays = cells * P2;
-  const sampleRay: number[] = [], weights: number[] = [], positions: number[] = [];
-  const acc = new Float32Array(rays);
-  for (let r = 0; r < rays; r++) {
-    acc[r] = r % 5 === 4 ? 0 : r % 7 === 3 ? 1 : rng.uniform(0.2, 1);
-    const n = acc[r] === 0 ? 0 : 1 + rng.int(3);
-    const w: number[] = [];
-    let sum = 0;
-    for (let i = 0; i < n; i++) w.push(rng.uniform(0.1, 1)), (sum += w[i]!);
-    for (let i = 0; i < n; i++) {
-      sampleRay.push(r);
-      weights.push(w[i]! / sum);
-      positions.push(rng.uniform(0.02, 0.98), rng.uniform(0.02, 0.98), rng.uniform(0.02, 0.98));
-    }
-  }
-  const batch: CellBatch = { cells, samples: weights.length, positions: Float32Array.from(positions), weights: Float32Array.from(weights), sampleRay: Uint32Array.from(sampleRay), acc };
-  const dOut = new Float32Array(cells * config.channels);
-  for (let i = 0; i < dOut.length; i++) dOut[i] = rng.uniform(-1, 1);
+  const { params, batch, dOut } = randomHeadInputs(config, layout, rng, cells, { hiddenBias: [-0.1, 0.5], positions: [0.02, 0.98], opaqueRays: true });
   const head = new FeatureHead(config, layout);
   const expected = new Float32Array(cells * config.channels);
   head.forward(params, batch, expected);
