@@ -46,10 +46,12 @@ interface BankReader {
   K: number;
   cornerCell: Int32Array;
   cornerW: Float64Array;
+  /** Reused Seen records (seeingViews allocates none per call: it runs per cell and per sub-ray). */
+  pool: Seen[];
 }
 
 function bankReader(bank: ViewBank, priorCells: Float32Array | null, K: number): BankReader {
-  return { bank, views: bank.cameras.map(projector), priorCells, K, cornerCell: new Int32Array(4), cornerW: new Float64Array(4) };
+  return { bank, views: bank.cameras.map(projector), priorCells, K, cornerCell: new Int32Array(4), cornerW: new Float64Array(4), pool: [] };
 }
 
 /** A bank view that sees a point: its index, cos of the angle between its viewing direction and the new one, the point's cell coordinates in it. */
@@ -63,12 +65,14 @@ interface Seen {
 /**
  * The bank views that see the point p (background: that see background at
  * its reprojection) from the unit direction a (camera to p), sorted by cos
- * descending (the weight's order for any sharpness > 0); view `exclude` is
- * skipped (leave-one-out).
+ * descending (the weight's order for any sharpness > 0), the `limit` best
+ * only (ties: the lower view index first, as a stable sort); view `exclude`
+ * is skipped (leave-one-out). The records are the reader's, valid until the
+ * next call.
  */
-function seeingViews(r: BankReader, px: number, py: number, pz: number, background: boolean, ax: number, ay: number, az: number, out: Seen[], exclude = -1): Seen[] {
+function seeingViews(r: BankReader, px: number, py: number, pz: number, background: boolean, ax: number, ay: number, az: number, out: Seen[], limit: number, exclude = -1): Seen[] {
   out.length = 0;
-  const { bank, views } = r;
+  const { bank, views, pool } = r;
   const tol = bank.depthTolerance;
   for (let v = 0; v < views.length; v++) {
     if (v === exclude) continue;
@@ -84,10 +88,24 @@ function seeingViews(r: BankReader, px: number, py: number, pz: number, backgrou
     const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
     const bd = bank.depth[v * EMBED_CELLS + ny * EMBED_SIDE + nx]!;
     if (background ? bd !== 0 : !(Math.abs(bd - depth) <= tol * depth)) continue;
-    const dl = Math.hypot(d0, d1, d2);
-    out.push({ v, cos: (ax * d0 + ay * d1 + az * d2) / dl, gx, gy });
+    const cos = (ax * d0 + ay * d1 + az * d2) / Math.hypot(d0, d1, d2);
+    // Insertion into the sorted top `limit`.
+    const n = out.length;
+    if (n >= limit && !(cos > out[n - 1]!.cos)) continue;
+    const rec = n >= limit ? out.pop()! : (pool[n] ??= { v: 0, cos: 0, gx: 0, gy: 0 });
+    rec.v = v;
+    rec.cos = cos;
+    rec.gx = gx;
+    rec.gy = gy;
+    let i = out.length;
+    out.push(rec);
+    while (i > 0 && out[i - 1]!.cos < cos) {
+      out[i] = out[i - 1]!;
+      i--;
+    }
+    out[i] = rec;
   }
-  return out.sort((a, b) => b.cos - a.cos);
+  return out;
 }
 
 /**
@@ -180,8 +198,7 @@ function viewDirection(camera: Camera, p: Float64Array, out: Float64Array): void
  * bank view sees p).
  */
 function blendPoint(r: BankReader, p: Float64Array, background: boolean, a: Float64Array, cand: Seen[], acc: Float64Array): number {
-  seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand);
-  if (cand.length > r.bank.maxViews) cand.length = r.bank.maxViews;
+  seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand, r.bank.maxViews);
   let wsum = 0;
   for (const s of cand) {
     const w = Math.exp(r.bank.sharpness * (s.cos - 1));
@@ -193,9 +210,8 @@ function blendPoint(r: BankReader, p: Float64Array, background: boolean, a: Floa
 
 /** As blendPoint, but adds scale * w_v * corner weight / sum_v w_v per (view, cell) read to `reads` instead of reading; returns whether any view sees p. */
 function collectPoint(r: BankReader, p: Float64Array, background: boolean, a: Float64Array, cand: Seen[], scale: number, reads: Map<number, number>): boolean {
-  seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand);
+  seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand, r.bank.maxViews);
   if (cand.length === 0) return false;
-  if (cand.length > r.bank.maxViews) cand.length = r.bank.maxViews;
   let wsum = 0;
   for (const s of cand) wsum += (s.cos = Math.exp(r.bank.sharpness * (s.cos - 1)));
   for (const s of cand) {
@@ -412,7 +428,7 @@ export function tuneViewBank(
       if (!cellPoint(bank, camera, grid, c, points, hit, ray, p)) continue;
       const background = !hit[c];
       viewDirection(camera, p, a);
-      seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand, t);
+      seeingViews(r, p[0]!, p[1]!, p[2]!, background, a[0]!, a[1]!, a[2]!, cand, M, t);
       if (cand.length === 0) continue;
       const m = Math.min(M, cand.length);
       reads.fill(0, 0, m * K);
