@@ -13,6 +13,7 @@ export const SOCKET_COLORS: Partial<Record<PortType, string>> = {
   SamEmbedding: '#9c27b0',
   RadianceField: '#795548',
   FeatureField: '#607d8b',
+  PatchAggregation: '#90a4ae',
   Number: '#ffeb3b',
   String: '#00bcd4',
   Boolean: '#cddc39',

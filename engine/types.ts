@@ -11,6 +11,7 @@ export const PORT_TYPES = {
   SamEmbedding: 'A SAM image embedding [1,256,64,64] with its resize transform',
   RadianceField: 'A trained NeRF that renders RGB, depth and accumulation',
   FeatureField: 'A distilled 3D field that renders SAM (and ClipSeg) features',
+  PatchAggregation: "A feature field's patch settings: rays per embedding cell side and the aggregator's convolution channels (0 = plain patch mean)",
   Prompts3D: 'Prompt points lifted to 3D (world positions, labels, object groups)',
   MaskField: 'A 3D object mask over the occupied space, renderable into any view',
   ViewMasks: 'One mask per view of a scene (by view name), e.g. SAM masks of a locked object',

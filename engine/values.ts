@@ -271,6 +271,21 @@ export interface MaskFieldValue {
 }
 
 /**
+ * Patch rendering and neighbour aggregation settings for FeatureDistiller
+ * (PatchAggregator, docs/distill.md): each embedding cell is rendered as
+ * patch x patch rays; aggChannels > 0 = 3x3 convolutions (hidden ->
+ * aggChannels -> hidden) then the patch mean, 0 = the plain patch mean.
+ * Becomes FeatureFieldConfig.patch / aggChannels.
+ */
+export interface PatchAggregationValue {
+  kind: 'PatchAggregation';
+  /** Rays per embedding cell side (1-8), the same in training and rendering. */
+  patch: number;
+  /** Channels of the aggregator's convolution; 0 = no convolutions (plain patch mean). */
+  aggChannels: number;
+}
+
+/**
  * Configuration of a distilled SAM feature field (FeatureDistiller,
  * docs/distill.md): a hash grid over the radiance field's normalised cube,
  * one hidden layer rendered along rays, the patch aggregator, and the output
