@@ -2,12 +2,13 @@
 // views into a feature field over a trained radiance field's geometry
 // (frozen: the feature loss never moves density), with patch rendering and
 // neighbour aggregation trained jointly (docs/distill.md). Or loads one from
-// a checkpoint. The patch aggregator is not a separate node: it is trained
-// in the same optimisation as the feature head and its weights live in the
-// same FeatureField, so its settings (patch, aggregate) are params here.
+// a checkpoint. The patch aggregator is trained in the same optimisation as
+// the feature head and its weights live in the same FeatureField; its
+// settings come from a connected PatchAggregator (input `aggregation`), else
+// from this node's `patch`, `aggregate` and `aggChannels` params.
 
 import { defineNode, NodeError, type NodeContext } from '../engine';
-import type { FeatureFieldValue, RadianceFieldValue, ViewsValue } from '../engine/values';
+import type { FeatureFieldValue, PatchAggregationValue, RadianceFieldValue, ViewsValue } from '../engine/values';
 import { decodeFeatureCheckpoint, encodeFeatureCheckpoint } from '../runtime-gpu/distill/checkpoint';
 import { FeatureDistillation, type DistillTarget } from '../runtime-gpu/distill/distiller';
 import { featureFieldConfig } from '../runtime-gpu/distill/layout';
@@ -15,6 +16,7 @@ import { learningRate } from '../runtime-gpu/nerf/adam';
 import { ClipSegDistillation, clipSegHeadConfig } from '../runtime-gpu/distill/clipseg';
 import { clipSegDimsOf, clipSegTarget, loadClipSegParts, parseCut } from './distill/clipseg';
 import { targetEmbedding } from './distill/targets';
+import { checkPatchAggregation, describePatchAggregation, patchAggregation } from './distill/patch-aggregator';
 import type { SamnerfHost } from './host';
 import { chooseDevice } from './nerf-trainer';
 import { modelParams } from './params';
@@ -29,19 +31,20 @@ export const FeatureDistiller = defineNode({
   inputs: {
     field: { type: 'RadianceField', description: 'a trained NeRF (its geometry is read, never changed)' },
     views: { type: 'Views', description: 'the posed images the NeRF was trained on (training split = distillation targets)' },
+    aggregation: { type: 'PatchAggregation', optional: true, description: "patch and aggregation settings from a PatchAggregator; when connected they replace this node's patch, aggregate and aggChannels params" },
   },
   outputs: { features: { type: 'FeatureField', description: 'the feature field (renders SAM embeddings for any camera)' } },
   params: {
     steps: { type: 'integer', default: 3000, min: 0, max: 1_000_000, description: 'optimisation steps' },
-    patch: { type: 'integer', default: 4, min: 1, max: 8, description: 'rays per embedding cell side (P x P rays spread over the cell, the same in training and rendering)' },
-    aggregate: { type: 'boolean', default: true, description: 'neighbour aggregation over the patch (3x3 convolutions, then the mean); off = the plain mean of the patch' },
+    patch: { type: 'integer', default: 4, min: 1, max: 8, description: 'rays per embedding cell side (P x P rays spread over the cell, the same in training and rendering); used when no PatchAggregator is connected' },
+    aggregate: { type: 'boolean', default: true, description: 'neighbour aggregation over the patch (3x3 convolutions, then the mean); off = the plain mean of the patch; used when no PatchAggregator is connected' },
     viewBank: { type: 'boolean', default: true, description: "keep the training views' embeddings for view-dependent rendering: a cell whose surface point training views see blends their embeddings there (nearest in direction weigh most); off = the field alone (docs/distill.md)" },
     bankSharpness: { type: 'number', default: 20, min: 0, max: 1000, description: 'view bank: weight exp(sharpness (cos angle - 1)) between viewing directions; 0 = every seeing view equally', advanced: true },
     bankViews: { type: 'integer', default: 4, min: 1, max: 64, description: 'view bank: training views blended per cell (the best weighted)', advanced: true },
     bankTune: { type: 'boolean', default: false, description: 'view bank: choose bankSharpness and bankViews by leave-one-out over the training views (each left out in turn is predicted from the others; overrides both; up to 24 views, seconds per view)', advanced: true },
     placement: { type: 'enum', options: ['centres', 'march'], default: 'centres', description: "surface points of the patch rays: 'centres' marches cell centres and interpolates smooth surfaces (marching only silhouettes and creases; needed by the view bank and the onnxruntime head); 'march' marches every ray", advanced: true },
     cellPrior: { type: 'boolean', default: true, description: "add each grid position's mean training embedding to the rendered features (SAM embeddings depend on where in the image a cell is)" },
-    aggChannels: { type: 'integer', default: 32, min: 1, max: 256, description: "channels of the aggregator's convolution", advanced: true },
+    aggChannels: { type: 'integer', default: 32, min: 1, max: 256, description: "channels of the aggregator's convolution; used when no PatchAggregator is connected", advanced: true },
     hidden: { type: 'integer', default: 64, min: 4, max: 512, description: 'width of the hidden layer rendered along rays', advanced: true },
     levels: { type: 'integer', default: 16, min: 1, max: 24, description: 'hash grid levels', advanced: true },
     log2TableSize: { type: 'integer', default: 17, min: 10, max: 22, description: 'log2 of the hash table size per level', advanced: true },
@@ -64,6 +67,8 @@ export const FeatureDistiller = defineNode({
     const request = { id: params.model as string, path: (params.modelPath as string) || undefined };
     const modelName = request.path ?? request.id;
     const path = params.checkpoint as string;
+    // Patch settings: a connected PatchAggregator wins over this node's params.
+    const connected = inputs.aggregation === undefined || inputs.aggregation === null ? null : checkPatchAggregation('FeatureDistiller', 'aggregation', inputs.aggregation);
     if (path) {
       let value: FeatureFieldValue;
       try {
@@ -72,15 +77,32 @@ export const FeatureDistiller = defineNode({
         throw new NodeError(`cannot load the feature field ${path}: ${(e as Error).message}`, { param: 'checkpoint', fix: 'choose a features.snff written by FeatureDistiller, or clear the param to train' });
       }
       ctx.log(`loaded ${path}: ${value.provenance.steps} steps on ${value.provenance.views.length} views`);
+      if (connected) {
+        // The aggregator's weights are in the checkpoint: its settings are fixed there and a loaded field is not trained further.
+        const saved = { patch: value.config.patch, aggChannels: value.config.aggChannels };
+        if (saved.patch !== connected.patch || saved.aggChannels !== connected.aggChannels)
+          throw new NodeError(`the connected PatchAggregator (${describePatchAggregation(connected)}) disagrees with the checkpoint ${path} (${describePatchAggregation(saved)}), whose aggregator was trained with its settings`, {
+            port: 'aggregation',
+            fix: `set the PatchAggregator to patch ${saved.patch}, ${saved.aggChannels > 0 ? `aggregate on, channels ${saved.aggChannels}` : 'aggregate off'} (the checkpoint's), disconnect it, or clear checkpoint to train with its settings`,
+          });
+        ctx.log(`patch aggregation: ${describePatchAggregation(saved)}, from the checkpoint (matches the connected PatchAggregator)`);
+      } else {
+        ctx.log(`patch aggregation: ${describePatchAggregation(value.config)}, from the checkpoint (params patch, aggregate, aggChannels not used when loading)`);
+      }
       if ((params.clipseg as string).trim() && !value.clipseg)
         ctx.log(`note: ${path} has no ClipSeg head and a loaded checkpoint is not trained further; clear checkpoint to distil one (clipseg=${params.clipseg as string})`);
       return { features: value };
     }
     const train = views.views.filter((v) => v.split === 'train').filter((_, i) => i % (params.trainEvery as number) === 0);
     if (train.length === 0) throw new NodeError('the dataset has no training views to distil', { port: 'views', fix: 'load the dataset with its train split' });
+    const aggregation: PatchAggregationValue = connected
+      ?? patchAggregation('FeatureDistiller', { patch: params.patch, aggregate: params.aggregate, channels: params.aggChannels }, { patch: 'patch', aggregate: 'aggregate', channels: 'aggChannels' });
+    ctx.log(connected
+      ? `patch aggregation: ${describePatchAggregation(aggregation)}, from the connected PatchAggregator (params patch, aggregate, aggChannels not used)`
+      : `patch aggregation: ${describePatchAggregation(aggregation)}, from the params (no PatchAggregator connected)`);
     const config = featureFieldConfig({
-      patch: params.patch as number,
-      aggChannels: params.aggregate ? (params.aggChannels as number) : 0,
+      patch: aggregation.patch,
+      aggChannels: aggregation.aggChannels,
       hidden: params.hidden as number,
       levels: params.levels as number,
       log2TableSize: params.log2TableSize as number,
