@@ -100,6 +100,11 @@ export const FeatureDistiller = defineNode({
     ctx.log(connected
       ? `patch aggregation: ${describePatchAggregation(aggregation)}, from the connected PatchAggregator (params patch, aggregate, aggChannels not used)`
       : `patch aggregation: ${describePatchAggregation(aggregation)}, from the params (no PatchAggregator connected)`);
+    if (connected) {
+      const own = { patch: params.patch as number, aggChannels: params.aggregate ? (params.aggChannels as number) : 0 };
+      if (own.patch !== connected.patch || own.aggChannels !== connected.aggChannels)
+        ctx.log(`note: this node's params (${describePatchAggregation(own)}) differ from the connected PatchAggregator's and are ignored; set them on the PatchAggregator, or disconnect it`);
+    }
     const config = featureFieldConfig({
       patch: aggregation.patch,
       aggChannels: aggregation.aggChannels,
