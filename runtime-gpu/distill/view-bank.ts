@@ -48,10 +48,15 @@ interface BankReader {
   cornerW: Float64Array;
   /** Reused Seen records (seeingViews allocates none per call: it runs per cell and per sub-ray). */
   pool: Seen[];
+  /** The last seeingViews result's views (tried first by the next call), how many, and per-view marks of the current call. */
+  order: Int32Array;
+  lastCount: number;
+  tried: Uint32Array;
+  stamp: number;
 }
 
 function bankReader(bank: ViewBank, priorCells: Float32Array | null, K: number): BankReader {
-  return { bank, views: bank.cameras.map(projector), priorCells, K, cornerCell: new Int32Array(4), cornerW: new Float64Array(4), pool: [] };
+  return { bank, views: bank.cameras.map(projector), priorCells, K, cornerCell: new Int32Array(4), cornerW: new Float64Array(4), pool: [], order: new Int32Array(16), lastCount: 0, tried: new Uint32Array(bank.cameras.length), stamp: 0 };
 }
 
 /** A bank view that sees a point: its index, cos of the angle between its viewing direction and the new one, the point's cell coordinates in it. */
@@ -72,12 +77,31 @@ interface Seen {
  */
 function seeingViews(r: BankReader, px: number, py: number, pz: number, background: boolean, ax: number, ay: number, az: number, out: Seen[], limit: number, exclude = -1): Seen[] {
   out.length = 0;
-  const { bank, views, pool } = r;
+  const { bank, views, pool, order } = r;
   const tol = bank.depthTolerance;
-  for (let v = 0; v < views.length; v++) {
+  const V = views.length;
+  // Neighbouring calls (cells, sub-rays) have nearly the same best views: trying the last call's first fills the list early,
+  // so most other views are rejected by their cos alone, before the projection. The result does not depend on the order
+  // (ties go to the lower view index).
+  const stamp = ++r.stamp;
+  let nFirst = r.lastCount;
+  for (let i = 0; i < nFirst; i++) r.tried[order[i]!] = stamp;
+  for (let k = 0; k < nFirst + V; k++) {
+    let v: number;
+    if (k < nFirst) v = order[k]!;
+    else {
+      v = k - nFirst;
+      if (r.tried[v] === stamp) continue;
+    }
     if (v === exclude) continue;
     const { m, camera: vc, grid: vg, cellX, cellY } = views[v]!;
     const d0 = px - m[3]!, d1 = py - m[7]!, d2 = pz - m[11]!;
+    const cos = (ax * d0 + ay * d1 + az * d2) / Math.hypot(d0, d1, d2);
+    const n = out.length;
+    if (n >= limit) {
+      const last = out[n - 1]!;
+      if (!(cos > last.cos || (cos === last.cos && v < last.v))) continue;
+    }
     const depth = -(m[2]! * d0 + m[6]! * d1 + m[10]! * d2);
     if (!(depth > 0)) continue;
     const xc = m[0]! * d0 + m[4]! * d1 + m[8]! * d2, yc = m[1]! * d0 + m[5]! * d1 + m[9]! * d2;
@@ -88,10 +112,7 @@ function seeingViews(r: BankReader, px: number, py: number, pz: number, backgrou
     const nx = Math.min(vg.cols - 1, Math.max(0, Math.round(gx))), ny = Math.min(vg.rows - 1, Math.max(0, Math.round(gy)));
     const bd = bank.depth[v * EMBED_CELLS + ny * EMBED_SIDE + nx]!;
     if (background ? bd !== 0 : !(Math.abs(bd - depth) <= tol * depth)) continue;
-    const cos = (ax * d0 + ay * d1 + az * d2) / Math.hypot(d0, d1, d2);
-    // Insertion into the sorted top `limit`.
-    const n = out.length;
-    if (n >= limit && !(cos > out[n - 1]!.cos)) continue;
+    // Insertion into the sorted top `limit` (cos descending, then view index ascending).
     const rec = n >= limit ? out.pop()! : (pool[n] ??= { v: 0, cos: 0, gx: 0, gy: 0 });
     rec.v = v;
     rec.cos = cos;
@@ -99,12 +120,14 @@ function seeingViews(r: BankReader, px: number, py: number, pz: number, backgrou
     rec.gy = gy;
     let i = out.length;
     out.push(rec);
-    while (i > 0 && out[i - 1]!.cos < cos) {
+    while (i > 0 && (out[i - 1]!.cos < cos || (out[i - 1]!.cos === cos && out[i - 1]!.v > v))) {
       out[i] = out[i - 1]!;
       i--;
     }
     out[i] = rec;
   }
+  r.lastCount = Math.min(out.length, order.length);
+  for (let i = 0; i < r.lastCount; i++) order[i] = out[i]!.v;
   return out;
 }
 
