@@ -19,7 +19,7 @@ import { blendPatches, blendViews, cellMajor, silhouetteCells, tuneViewBank, VIE
 export { initFeatureParams, type DistillStats } from './head-training';
 
 /** Sub-rays per side with which the view bank re-blends a silhouette cell (FeatureFieldRenderer.render's supersample). */
-export const SUPERSAMPLE = 3;
+export const SUPERSAMPLE = 2;
 
 /** A training view: its camera and the SAM embedding of its photo ([256, 64, 64] channel-major). */
 export interface DistillTarget {

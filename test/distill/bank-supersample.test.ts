@@ -119,8 +119,8 @@ describe('view bank: silhouette supersampling', () => {
     const off = await renderer.render(camera, { head: 'cpu', supersample: false });
     expect(on.cells.supersampled).toBeGreaterThan(20);
     expect(off.cells.supersampled).toBe(0);
-    // 2 x 2 sub-rays instead of the default 3 x 3 change the silhouette cells again (the sub-rays are the renderer's own, not the field's patch).
-    const on3 = await renderer.render(camera, { head: 'cpu', supersample: 2 });
+    // 3 x 3 sub-rays instead of the default 2 x 2 change the silhouette cells again (the sub-rays are the renderer's own, not the field's patch).
+    const on3 = await renderer.render(camera, { head: 'cpu', supersample: 3 });
     let differs = 0;
     for (let i = 0; i < on.embedding.length; i++) if (Math.abs(on3.embedding[i]! - on.embedding[i]!) > 1e-6) differs++;
     expect(differs).toBeGreaterThan(0);
