@@ -22,9 +22,9 @@ export function featureRenderer(field: FeatureFieldValue): FeatureFieldRenderer 
 export async function renderedEmbedding(
   field: FeatureFieldValue,
   camera: Camera,
-  options: { image?: ImageValue; signal?: AbortSignal } = {},
+  options: { image?: ImageValue; signal?: AbortSignal; supersample?: number } = {},
 ): Promise<SamEmbeddingValue & { render: Omit<RenderedEmbedding, 'embedding'> }> {
-  const { embedding, ...render } = await featureRenderer(field).render(camera, { signal: options.signal });
+  const { embedding, ...render } = await featureRenderer(field).render(camera, { signal: options.signal, supersample: options.supersample });
   const [resizedHeight, resizedWidth] = samResizeShape(camera.height, camera.width);
   return {
     kind: 'SamEmbedding',

@@ -5,6 +5,7 @@
 import { defineNode, type NodeContext } from '../../engine';
 import type { FeatureFieldValue, ViewsValue } from '../../engine/values';
 import type { SamnerfHost } from '../host';
+import { SUPERSAMPLE } from '../../runtime-gpu/distill/distiller';
 import { renderedEmbedding } from './embedding';
 import { findView, VIEW_PARAM } from './view';
 
@@ -23,16 +24,17 @@ export const FeatureRenderer = defineNode({
   },
   params: {
     view: VIEW_PARAM,
+    supersample: { type: 'integer', default: SUPERSAMPLE, min: 1, max: 4, description: "view bank: silhouette cells are re-blended at n x n sub-rays of their own (mixing the surfaces they cover, as the encoder's patch does); 1 = centre reads only (faster)", advanced: true },
   },
   async run(ctx: NodeContext<SamnerfHost>, inputs, params) {
     const features = inputs.features as FeatureFieldValue;
     const views = inputs.views as ViewsValue;
     const view = findView(views, params.view as string);
     ctx.progress(0, 1, `rendering ${view.name}`);
-    const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal });
+    const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal, supersample: params.supersample as number });
     const { cells, ms } = render;
     ctx.log(
-      `rendered ${view.name}: ${render.marchedRays} of ${render.rays} rays marched; cells ${cells.blended} from the view bank, ${cells.field} from the field (${render.head}), ${cells.background} background; ${Math.round(ms.surface)} ms surface + ${Math.round(ms.blend)} ms bank + ${Math.round(ms.head)} ms field`,
+      `rendered ${view.name}: ${render.marchedRays} of ${render.rays} rays marched; cells ${cells.blended} from the view bank (${cells.supersampled ?? 0} of them supersampled), ${cells.field} from the field (${render.head}), ${cells.background} background; ${Math.round(ms.surface)} ms surface + ${Math.round(ms.blend)} ms bank + ${Math.round(ms.head)} ms field`,
     );
     ctx.progress(1, 1);
     return { embedding, image: view.image };

@@ -11,6 +11,9 @@ import { featureFieldConfig } from '../../runtime-gpu/distill/layout';
 import { patchSurface, SurfaceSampler } from '../../runtime-gpu/distill/surface';
 import { blendPatches, blendViews, silhouetteCells } from '../../runtime-gpu/distill/view-bank';
 import { Rng } from '../../runtime-gpu/nerf/rng';
+import { FeatureRenderer } from '../../nodes/distill';
+import type { SamnerfHost } from '../../nodes/host';
+import { testNodeContext } from '../helpers/node-context';
 import { generatedScene, sdfRadianceField } from './scene';
 
 const scene = generatedScene({ views: 16, size: 64, seed: 3 });
@@ -137,4 +140,23 @@ describe('view bank: silhouette supersampling', () => {
     expect(changed).toBeGreaterThan(20);
     expect(changedInterior).toBe(0);
   });
+
+  it("FeatureRenderer's supersample param: the default supersamples silhouette cells, 1 renders centre reads only", async () => {
+    const value = await fieldValue();
+    const view = test[0]!;
+    const run = async (supersample?: number) => {
+      const logs: string[] = [];
+      const params = { view: view.name, ...(supersample === undefined ? {} : { supersample }) };
+      const defaults = { supersample: (FeatureRenderer.params.supersample as { default: number }).default };
+      const out = (await FeatureRenderer.run(testNodeContext({} as SamnerfHost, 'render', logs), { features: value, views: scene.views }, { ...defaults, ...params })) as { embedding: { data: Float32Array } };
+      return { logs: logs.join('\n'), data: out.embedding.data };
+    };
+    const on = await run();
+    const off = await run(1);
+    expect(on.logs).toMatch(/from the view bank \(([1-9]\d+) of them supersampled\)/);
+    expect(off.logs).toMatch(/from the view bank \(0 of them supersampled\)/);
+    let differs = 0;
+    for (let i = 0; i < on.data.length; i++) if (on.data[i] !== off.data[i]) differs++;
+    expect(differs).toBeGreaterThan(0);
+  }, 60_000);
 });
