@@ -34,7 +34,7 @@ export const FeatureRenderer = defineNode({
     const { render, ...embedding } = await renderedEmbedding(features, view.camera, { image: view.image, signal: ctx.signal, supersample: params.supersample as number });
     const { cells, ms } = render;
     ctx.log(
-      `rendered ${view.name}: ${render.marchedRays} of ${render.rays} rays marched; cells ${cells.blended} from the view bank (${cells.supersampled ?? 0} of them supersampled), ${cells.field} from the field (${render.head}), ${cells.background} background; ${Math.round(ms.surface)} ms surface + ${Math.round(ms.blend)} ms bank + ${Math.round(ms.head)} ms field`,
+      `rendered ${view.name}: ${render.marchedRays} of ${render.rays} rays marched; cells ${cells.blended} from the view bank (${cells.supersampled} of them supersampled), ${cells.field} from the field (${render.head}), ${cells.background} background; ${Math.round(ms.surface)} ms surface + ${Math.round(ms.blend)} ms bank + ${Math.round(ms.head)} ms field`,
     );
     ctx.progress(1, 1);
     return { embedding, image: view.image };

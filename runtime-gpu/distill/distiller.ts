@@ -300,8 +300,8 @@ export interface RenderedEmbedding {
   /** Radiance-field evaluations (the last march; density only). */
   evaluated: number;
   ms: { surface: number; head: number; blend: number };
-  /** Valid cells by source: blended from the view bank, rendered by the field, background (every ray misses: one shared value); supersampled: the blended silhouette cells blended per patch ray (blendPatches). */
-  cells: { blended: number; field: number; background: number; supersampled?: number };
+  /** Valid cells by source: blended from the view bank, rendered by the field, background (every ray misses: one shared value); supersampled: the blended silhouette cells blended again at their own sub-rays (blendPatches). */
+  cells: { blended: number; field: number; background: number; supersampled: number };
   /** Where the head ran: onnxruntime (surface.placement 'centres' and a backend), else the TypeScript reference. */
   head: 'onnxruntime' | 'cpu';
 }

@@ -190,6 +190,15 @@ function cellPoint(bank: ViewBank, camera: Camera, grid: CellGrid, c: number, po
     out[2] = points[3 * c + 2]!;
     return true;
   }
+  return backgroundPoint(bank, camera, grid, c % grid.cols, Math.floor(c / grid.cols), 1, 0, ray, out);
+}
+
+/**
+ * The point where ray j of cell (cx, cy)'s P x P rays meets the background
+ * plane (through the bank's background centre, facing the camera), into
+ * out; false without a background plane or when it is behind the camera.
+ */
+function backgroundPoint(bank: ViewBank, camera: Camera, grid: CellGrid, cx: number, cy: number, P: number, j: number, ray: Float64Array, out: Float64Array): boolean {
   const bgPlane = bank.background;
   if (!bgPlane) return false;
   const cm = camera.cameraToWorld;
@@ -197,7 +206,7 @@ function cellPoint(bank: ViewBank, camera: Camera, grid: CellGrid, c: number, po
   const a0 = -cm[2]!, a1 = -cm[6]!, a2 = -cm[10]!;
   const bgDepth = a0 * (bgPlane.centre[0] - cm[3]!) + a1 * (bgPlane.centre[1] - cm[7]!) + a2 * (bgPlane.centre[2] - cm[11]!);
   if (!(bgDepth > 0)) return false;
-  cellRays(camera, grid, c % grid.cols, Math.floor(c / grid.cols), 1, ray, 0);
+  cellRays(camera, grid, cx, cy, P, ray, 0, j);
   const t = bgDepth / (a0 * ray[3]! + a1 * ray[4]! + a2 * ray[5]!);
   out[0] = ray[0]! + t * ray[3]!;
   out[1] = ray[1]! + t * ray[4]!;
@@ -337,8 +346,6 @@ export function blendPatches(
   const reads = new Map<number, number>();
   const cand: Seen[] = [];
   const ray = new Float64Array(6), p = new Float64Array(3), a = new Float64Array(3);
-  const cm = camera.cameraToWorld;
-  const bgPlane = bank.background;
   let written = 0;
   cells.forEach((c, i) => {
     const cx = c % grid.cols, cy = Math.floor(c / grid.cols);
@@ -351,17 +358,7 @@ export function blendPatches(
         p[0] = subPoints[3 * rj]!;
         p[1] = subPoints[3 * rj + 1]!;
         p[2] = subPoints[3 * rj + 2]!;
-      } else {
-        if (!bgPlane) continue;
-        const a0 = -cm[2]!, a1 = -cm[6]!, a2 = -cm[10]!;
-        const bgDepth = a0 * (bgPlane.centre[0] - cm[3]!) + a1 * (bgPlane.centre[1] - cm[7]!) + a2 * (bgPlane.centre[2] - cm[11]!);
-        if (!(bgDepth > 0)) continue;
-        cellRays(camera, grid, cx, cy, P, ray, 0, j);
-        const t = bgDepth / (a0 * ray[3]! + a1 * ray[4]! + a2 * ray[5]!);
-        p[0] = ray[0]! + t * ray[3]!;
-        p[1] = ray[1]! + t * ray[4]!;
-        p[2] = ray[2]! + t * ray[5]!;
-      }
+      } else if (!backgroundPoint(bank, camera, grid, cx, cy, P, j, ray, p)) continue;
       viewDirection(camera, p, a);
       if (collectPoint(r, p, background, a, cand, 1, reads)) seen++;
     }
