@@ -13,6 +13,7 @@ import { logitsToHeatmaps } from '../clipseg/postprocess';
 import { clipSegPixelValues, CLIPSEG_INPUT_SIZE } from '../clipseg/preprocess';
 import type { TokenBatch } from '../clipseg/tokenizer';
 import type { ModelRequest, SamnerfHost } from '../host';
+import { perField } from './per-field';
 
 export const CLIPSEG_PULL = 'npx samnerf models pull clipseg-rd64-refined';
 
@@ -78,16 +79,8 @@ export function clipSegDimsOf(target: ClipSegTarget & { tokenCount: number }): C
   return dims;
 }
 
-const renderers = new WeakMap<FeatureFieldValue, ClipSegHeadRenderer>();
-
-export function clipSegRenderer(field: FeatureFieldValue): ClipSegHeadRenderer {
-  let r = renderers.get(field);
-  if (!r) {
-    r = new ClipSegHeadRenderer(field);
-    renderers.set(field, r);
-  }
-  return r;
-}
+/** One ClipSeg head renderer per field value. */
+export const clipSegRenderer = perField((field) => new ClipSegHeadRenderer(field));
 
 /** Heat maps of `prompts` for `camera` from the field's ClipSeg head (rendered activations through the decoder part), one per prompt. */
 export async function renderClipSegHeatmaps(

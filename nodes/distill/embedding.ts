@@ -6,18 +6,10 @@
 import type { Camera, FeatureFieldValue, ImageValue, SamEmbeddingValue } from '../../engine/values';
 import { FeatureFieldRenderer, type RenderedEmbedding } from '../../runtime-gpu/distill/distiller';
 import { samResizeShape, SAM_INPUT_SIZE } from '../sam/transforms';
-
-const renderers = new WeakMap<FeatureFieldValue, FeatureFieldRenderer>();
+import { perField } from './per-field';
 
 /** One renderer per field value (it owns the radiance field's evaluator and buffers). */
-export function featureRenderer(field: FeatureFieldValue): FeatureFieldRenderer {
-  let r = renderers.get(field);
-  if (!r) {
-    r = new FeatureFieldRenderer(field);
-    renderers.set(field, r);
-  }
-  return r;
-}
+export const featureRenderer = perField((field) => new FeatureFieldRenderer(field));
 
 export async function renderedEmbedding(
   field: FeatureFieldValue,
